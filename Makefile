@@ -1,0 +1,66 @@
+# Titanic Ops: `make run` sets everything up and runs the platform; `make test` passes the tests.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# all: every test; fast: without Spark, browser and multi-process tests (CI's SQLite pass).
+TEST_SUITE ?= all
+PYTEST_ARGS ?=
+
+# Tests and commands run with DEBUG off, so they need a key; never use this one in production.
+export DJANGO_SECRET_KEY ?= titanic-ops-local-test-key-not-for-production
+
+.PHONY: help install java-check migrate data run test lint format bench clean
+
+help:
+	@echo "make run    set up everything (venv, data, database, first champion) and run web + worker"
+	@echo "make test   set up and run lint, migration check and the test suite"
+	@echo "make bench  run the benchmarks in bench/ (prints tables, writes bench/results/)"
+	@echo "make clean  remove generated state (var/, .venv/ stays unless you remove it)"
+
+java-check:
+	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+	if [ -z "$$v" ] || [ "$$v" -lt 17 ]; then \
+	  echo "Java 17+ is required for Spark (found: $${v:-none})."; \
+	  echo "Install it, e.g. on Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless"; \
+	  exit 1; fi
+
+install: java-check $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	@touch $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput -v0
+
+data: migrate
+	$(PY) manage.py ingest_data
+
+run: export DJANGO_DEBUG ?= true
+run: data
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py ensure_admin
+	$(PY) manage.py run_platform
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint
+	$(PY) manage.py makemigrations --check --dry-run -v1
+	$(PY) -m pytest $(if $(filter fast,$(TEST_SUITE)),-m "not spark and not slow and not browser") $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf var/ data/processed/ mlruns/ spark-warehouse/ metastore_db/ derby.log test-artifacts/

@@ -1,0 +1,55 @@
+"""A thin wrapper over the DVC command line, run in the project's DVC repository."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REMOTE_NAME = "titanic"
+
+
+class DvcError(RuntimeError):
+    """A DVC command failed; the message carries its output."""
+
+
+def run(root: Path, *args: str, timeout: int = 300) -> str:
+    command = [sys.executable, "-m", "dvc", *args]
+    result = subprocess.run(
+        command, cwd=root, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        output = (result.stderr or result.stdout).strip()[-2000:]
+        raise DvcError(f"dvc {' '.join(args)} failed: {output}")
+    return result.stdout
+
+
+def ensure_repo(root: Path) -> None:
+    """Initialise DVC in `root` if needed (without git when `root` is not a git work tree)."""
+    if (root / ".dvc").is_dir():
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    scm = (root / ".git").exists()
+    run(root, "init", "--quiet", *([] if scm else ["--no-scm"]))
+    run(root, "config", "core.analytics", "false")
+
+
+def ensure_remote(root: Path, url: str, endpoint_url: str = "") -> None:
+    """Point the default remote at `url` in the untracked local config."""
+    run(root, "remote", "add", "--local", "--force", "--default", REMOTE_NAME, url)
+    if endpoint_url:
+        run(root, "remote", "modify", "--local", REMOTE_NAME, "endpointurl", endpoint_url)
+
+
+def pointer_md5(pointer: Path) -> str | None:
+    """The md5 that a `.dvc` pointer file records, or None when there is no pointer."""
+    if not pointer.exists():
+        return None
+    document = yaml.safe_load(pointer.read_text()) or {}
+    outs = document.get("outs") or [{}]
+    return outs[0].get("md5")
+
+
+def cache_path(root: Path, md5: str) -> Path:
+    """Where DVC 3 keeps the object with this md5 in the repository's cache."""
+    return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]

@@ -1,0 +1,49 @@
+"""Shared fixtures: the real data set, an isolated DVC repository, a real Spark session."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+
+from apps.training.dataset import builtin_titanic_bytes
+
+
+@pytest.fixture(scope="session")
+def titanic_bytes() -> bytes:
+    """The verified Kaggle train.csv (downloaded once into the project's cache)."""
+    return builtin_titanic_bytes(django_settings.DATASET_CACHE_DIR)
+
+
+@pytest.fixture(scope="session")
+def titanic_csv(titanic_bytes: bytes, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("dataset") / "titanic.csv"
+    path.write_bytes(titanic_bytes)
+    return path
+
+
+@pytest.fixture
+def dvc_repo(tmp_path: Path, settings: Any) -> Path:
+    """A fresh DVC repository (no git) with its own local remote; settings point at it."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    settings.DVC_ROOT = root
+    settings.DATA_DIR = root / "data"
+    settings.DVC_REMOTE_URL = str(tmp_path / "remote")
+    settings.DVC_S3_ENDPOINT_URL = ""
+    settings.VAR_DIR = tmp_path / "var"
+    settings.VAR_DIR.mkdir()
+    return root
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real local Spark session shared by the Spark-marked tests."""
+    from apps.training.spark.session import spark_session
+
+    session = spark_session(
+        master="local[2]", driver_memory="2g", work_dir=tmp_path_factory.mktemp("spark")
+    )
+    yield session
+    session.stop()
