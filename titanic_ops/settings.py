@@ -1,0 +1,235 @@
+"""Titanic Ops settings: the only module that reads the environment.
+
+Every value has an embedded default that works on a laptop (SQLite, local MLflow store,
+django-q2 ORM broker, Spark local[*]); production overrides them through the environment
+(see .env.example and the README).
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "on"}
+_FALSE = {"0", "false", "off", ""}
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use one of true/false/1/0/on/off")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be >= {minimum}")
+    return value
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
+    if value != value or (minimum is not None and value < minimum):
+        raise ImproperlyConfigured(f"{name}={raw!r} must be a number >= {minimum}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return value
+
+
+VAR_DIR = Path(env_str("TITANIC_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded stores live here
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
+            "(make run sets DJANGO_DEBUG=true for the embedded platform)"
+        )
+    SECRET_KEY = "titanic-ops-insecure-development-key-only-for-debug"  # noqa: S105
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_q",
+    "apps.training",
+    "apps.serving",
+    "apps.monitoring",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "titanic_ops.urls"
+WSGI_APPLICATION = "titanic_ops.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'titanic_ops.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL + a busy timeout let the web process and the worker share the file.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "apps": {"handlers": ["console"], "level": env_str("TITANIC_LOG_LEVEL", "INFO").upper()},
+        "py4j": {"level": "WARNING"},
+    },
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+}
+
+# --- data (DVC) ---------------------------------------------------------------------------
+DVC_ROOT = Path(env_str("TITANIC_DVC_ROOT", str(BASE_DIR))).resolve()
+DATA_DIR = DVC_ROOT / "data"
+DVC_REMOTE_URL = env_str("DVC_REMOTE_URL", str(VAR_DIR / "dvc-remote"))
+DVC_S3_ENDPOINT_URL = env_str("DVC_S3_ENDPOINT_URL", "")
+DATASET_CACHE_DIR = VAR_DIR / "cache"
+
+# --- MLflow ---------------------------------------------------------------------------------
+MLFLOW_TRACKING_URI = env_str("MLFLOW_TRACKING_URI", f"sqlite:///{VAR_DIR / 'mlflow.db'}")
+MLFLOW_ARTIFACT_ROOT = env_str("MLFLOW_ARTIFACT_ROOT", (VAR_DIR / "mlartifacts").as_uri())
+MLFLOW_EXPERIMENT = env_str("MLFLOW_EXPERIMENT", "titanic-spark")
+MLFLOW_MODEL_NAME = env_str("MLFLOW_MODEL_NAME", "titanic_spark_model")
+MLFLOW_UI_URL = env_str("MLFLOW_UI_URL", "http://127.0.0.1:5500")
+
+# --- Spark ----------------------------------------------------------------------------------
+SPARK_MASTER = env_str("SPARK_MASTER", "local[*]")
+SPARK_DRIVER_MEMORY = env_str("SPARK_DRIVER_MEMORY", "2g")
+TRAINING_PROFILE = env_choice("TRAINING_PROFILE", "quick", ("quick", "full"))
+TRAINING_TIMEOUT_SECONDS = env_int("TRAINING_TIMEOUT_SECONDS", 1800, minimum=60)
+
+# --- promotion ------------------------------------------------------------------------------
+AUTO_PROMOTE_TITANIC = env_bool("AUTO_PROMOTE_TITANIC", True)
+PROMOTION_MIN_AUC = env_float("PROMOTION_MIN_AUC", 0.75, minimum=0.0)
+PROMOTION_MIN_AUC_DELTA = env_float("PROMOTION_MIN_AUC_DELTA", 0.005)
+PROMOTION_MAX_CLASS_DROP = env_float("PROMOTION_MAX_CLASS_DROP", 0.02, minimum=0.0)
+
+# --- monitoring -----------------------------------------------------------------------------
+PSI_THRESHOLD = env_float("PSI_THRESHOLD", 0.2, minimum=0.0)
+PSI_CRITICAL = env_float("PSI_CRITICAL", 0.3, minimum=0.0)
+MIN_INFER_ROWS = env_int("MIN_INFER_ROWS", 50, minimum=1)
+
+# --- task queue (django-q2, ORM broker) -----------------------------------------------------
+Q_CLUSTER = {
+    "name": "titanic-ops",
+    "orm": "default",
+    "workers": env_int("Q_WORKERS", 1, minimum=1),
+    "timeout": TRAINING_TIMEOUT_SECONDS,
+    "retry": TRAINING_TIMEOUT_SECONDS + 300,
+    "max_attempts": 1,
+    "catch_up": False,
+    "ack_failures": True,
+    "poll": 1,
+    "save_limit": 500,
+    "label": "Task queue",
+}
+
+# --- the embedded platform (make run) --------------------------------------------------------
+WEB_BIND = env_str("WEB_BIND", "127.0.0.1:9090")
+WEB_WORKERS = env_int("WEB_WORKERS", 2, minimum=1)
+TITANIC_ADMIN_USERNAME = env_str("TITANIC_ADMIN_USERNAME", "admin")
+TITANIC_ADMIN_PASSWORD = env_str("TITANIC_ADMIN_PASSWORD", "")
