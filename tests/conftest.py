@@ -47,3 +47,20 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     )
     yield session
     session.stop()
+
+
+@pytest.fixture
+def mlflow_store(tmp_path: Path, settings: Any) -> str:
+    """A fresh MLflow tracking/registry store (SQLite) with artifacts under tmp_path."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    settings.MLFLOW_TRACKING_URI = uri
+    settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "mlartifacts").as_uri()
+    return uri
+
+
+@pytest.fixture
+def ingested(dvc_repo: Path, titanic_bytes: bytes) -> Any:
+    """The built-in data set ingested as the current data version of an isolated repo."""
+    from apps.training.services import data_version_ingest
+
+    return data_version_ingest(data=titanic_bytes, source="test").data_version

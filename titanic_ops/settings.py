@@ -145,6 +145,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not :memory:, so that tests can share the test database with real subprocesses.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_titanic_ops.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -233,3 +235,7 @@ WEB_BIND = env_str("WEB_BIND", "127.0.0.1:9090")
 WEB_WORKERS = env_int("WEB_WORKERS", 2, minimum=1)
 TITANIC_ADMIN_USERNAME = env_str("TITANIC_ADMIN_USERNAME", "admin")
 TITANIC_ADMIN_PASSWORD = env_str("TITANIC_ADMIN_PASSWORD", "")
+
+# --- training internals ------------------------------------------------------------------------
+TRAINING_PARAMS_FILE = BASE_DIR / "params.yaml"
+TRAINING_PARALLELISM = env_int("TRAINING_PARALLELISM", 2, minimum=1)

@@ -49,9 +49,11 @@ def load_typed(spark: SparkSession, csv_path: Path) -> DataFrame:
     return typed.withColumn(LABEL, F.col("Survived").cast("double"))
 
 
-def evaluation_split(frame: DataFrame) -> tuple[DataFrame, DataFrame]:
+def evaluation_split(
+    frame: DataFrame, *, weights: tuple[float, float] = EVAL_SPLIT, seed: int = SEED
+) -> tuple[DataFrame, DataFrame]:
     """The fixed train/evaluation split shared by every family and every training job."""
-    train, evaluation = frame.randomSplit(list(EVAL_SPLIT), seed=SEED)
+    train, evaluation = frame.randomSplit(list(weights), seed=seed)
     return train, evaluation
 
 

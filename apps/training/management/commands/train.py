@@ -1,0 +1,82 @@
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.training.models import TrainingRun
+from apps.training.services import (
+    TrainingDataError,
+    TrainingRefused,
+    training_run_execute,
+    training_run_request,
+)
+
+
+class Command(BaseCommand):
+    help = "Train the model families with grid search on the current data version (Spark)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--profile", choices=["quick", "full"], help="grid profile")
+        parser.add_argument("--families", help="comma-separated subset of lr,rf,gbt")
+        parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    def handle(self, *args: object, **options: object) -> None:
+        as_json = bool(options["json"])
+        progress = sys.stderr if as_json else self.stdout
+        try:
+            run = training_run_request(
+                profile=options["profile"],
+                families=options["families"],  # type: ignore[arg-type]
+                trigger=TrainingRun.Trigger.CLI,
+            )
+            progress.write(
+                f"training run {run.pk}: profile {run.profile}, families "
+                f"{','.join(run.families)}, {run.progress_total} grid points, "
+                f"data version {run.data_version_id}\n"
+            )
+            run = training_run_execute(
+                run_id=run.pk, on_progress=lambda m: progress.write(m + "\n")
+            )
+        except (TrainingRefused, TrainingDataError) as exc:
+            raise CommandError(str(exc)) from None
+        if as_json:
+            self.stdout.write(json.dumps(_as_dict(run), indent=2))
+        else:
+            self.stdout.write(_describe(run))
+        if run.status != TrainingRun.Status.SUCCEEDED:
+            raise CommandError(f"training run {run.pk} failed: {run.error}")
+
+
+def _as_dict(run: TrainingRun) -> dict[str, object]:
+    return {
+        "training_run_id": run.pk,
+        "status": run.status,
+        "profile": run.profile,
+        "data_version": run.data_version_id,
+        "mlflow_parent_run_id": run.mlflow_parent_run_id,
+        "best_family": run.best_family,
+        "duration_seconds": run.duration_seconds,
+        "families": {
+            family: {
+                "eval_auc": result["metrics"]["eval_auc"],
+                "best_params": result["best_params"],
+                "mlflow_run_id": result["child_run_id"],
+            }
+            for family, result in run.results.items()
+        },
+        "error": run.error,
+    }
+
+
+def _describe(run: TrainingRun) -> str:
+    lines = [
+        f"training run {run.pk} {run.status} in {run.duration_seconds or 0:.1f} s "
+        f"(MLflow parent run {run.mlflow_parent_run_id})"
+    ]
+    for family, result in run.results.items():
+        marker = "*" if family == run.best_family else " "
+        lines.append(
+            f" {marker} {family:<4} eval AUC {result['metrics']['eval_auc']:.4f}  "
+            f"best {result['best_params']}"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,257 @@
+"""One training job: split, search every family, evaluate, log everything to MLflow."""
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.spark
+import numpy as np
+import pyspark
+from pyspark.ml import PipelineModel
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from apps.training import gate, tracking
+from apps.training.contract import FEATURES
+from apps.training.export import write_scorer_file
+from apps.training.params import TrainingParams
+from apps.training.spark.pipeline import (
+    LABEL,
+    evaluation_split,
+    feature_names,
+    load_typed,
+)
+from apps.training.spark.search import FamilySearch, search_family
+from apps.training.spark.session import spark_session
+
+PointCallback = Callable[[str, int, dict[str, Any], float], None]
+FamilyCallback = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class JobSpec:
+    csv_path: Path
+    families: list[str]
+    params: TrainingParams
+    profile: str
+    run_name: str
+    tags: dict[str, str]
+    master: str
+    driver_memory: str
+    work_dir: Path
+    parallelism: int = 2
+
+
+@dataclass
+class JobOutcome:
+    parent_run_id: str
+    families: dict[str, dict[str, Any]]
+    best_family: str
+    evaluation_rows: list[dict[str, Any]] = field(default_factory=list)
+    evaluation_labels: list[int] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def _versions(spark: SparkSession) -> dict[str, str]:
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    return {
+        "spark_version": spark.version,
+        "pyspark_version": pyspark.__version__,
+        "java_version": str(jvm.java.lang.System.getProperty("java.version")),
+        "mlflow_version": mlflow.__version__,
+    }
+
+
+def _indexer_labels(model: PipelineModel) -> dict[str, list[str]]:
+    for stage in model.stages:
+        if type(stage).__name__ == "StringIndexerModel":
+            sex, embarked = stage.labelsArray
+            return {"Sex": list(sex), "Embarked": list(embarked)}
+    raise ValueError("the pipeline has no StringIndexerModel")
+
+
+def _preprocessing_stats(model: PipelineModel) -> dict[str, Any]:
+    stats: dict[str, Any] = {"indexer_labels": _indexer_labels(model)}
+    for stage in model.stages:
+        name = type(stage).__name__
+        if name == "ModeImputerModel":
+            stats["Embarked_mode"] = stage.getOrDefault(stage.fillValue)
+        elif name == "ImputerModel":
+            row = stage.surrogateDF.first()
+            stats["medians"] = {"Age": row["Age"], "Fare": row["Fare"]}
+        elif name == "StandardScalerModel":
+            stats["scaler_mean"] = stage.mean.toArray().tolist()
+            stats["scaler_std"] = stage.std.toArray().tolist()
+    return stats
+
+
+def _feature_weights(family: str, model: PipelineModel) -> dict[str, float]:
+    names = feature_names(_indexer_labels(model))
+    classifier = model.stages[-1]
+    if family == "lr":
+        values = classifier.coefficients.toArray()
+    else:
+        values = classifier.featureImportances.toArray()
+    return {name: float(value) for name, value in zip(names, values, strict=True)}
+
+
+def _evaluate(family: str, model: PipelineModel, evaluation: DataFrame) -> dict[str, Any]:
+    scored = model.transform(evaluation)
+    auc = BinaryClassificationEvaluator(labelCol=LABEL, metricName="areaUnderROC").evaluate(scored)
+    rows = scored.select(LABEL, F.col("probability")).collect()
+    y = np.array([int(row[LABEL]) for row in rows])
+    p = np.array([float(row["probability"][1]) for row in rows])
+    metrics = gate.class_metrics(y, p)
+    return {
+        "auc": float(auc),
+        "accuracy": metrics["accuracy"],
+        "per_class": metrics["per_class"],
+        "confusion_matrix": metrics["confusion_matrix"],
+        "roc": tracking.roc_curve(y, p),
+        "pr": tracking.pr_curve(y, p),
+        "feature_weights": _feature_weights(family, model),
+        "scores": p.tolist(),
+    }
+
+
+def _log_family(
+    search: FamilySearch, evaluation: dict[str, Any], usage: tracking.ResourceUsage, out: Path
+) -> dict[str, Any]:
+    family = search.family
+    mlflow.log_params({"family": family, "grid_points": len(search.points)})
+    mlflow.log_params({f"best_{k}": v for k, v in search.best_params.items()})
+    grid = [
+        {"params": p, "validation_auc": a}
+        for p, a in zip(search.points, search.validation_auc, strict=True)
+    ]
+    for step, auc in enumerate(search.validation_auc):
+        mlflow.log_metric("validation_auc", auc, step=step)
+    metrics = {
+        "eval_auc": evaluation["auc"],
+        "eval_accuracy": evaluation["accuracy"],
+        "best_validation_auc": search.validation_auc[search.best_index],
+        "search_seconds": search.search_seconds,
+        "refit_seconds": search.refit_seconds,
+        **tracking.usage_metrics(usage),
+    }
+    for label, values in evaluation["per_class"].items():
+        for name in ("precision", "recall", "f1"):
+            metrics[f"eval_{name}_{label}"] = values[name]
+    mlflow.log_metrics(metrics)
+    folder = out / family
+    tracking.write_json(folder / "search_space.json", {"grid": search.points})
+    tracking.write_json(folder / "grid_results.json", grid)
+    matrix = evaluation["confusion_matrix"]
+    (folder / "confusion_matrix.csv").write_text(
+        "true\\pred,0,1\n" + "".join(f"{i},{r[0]},{r[1]}\n" for i, r in enumerate(matrix))
+    )
+    tracking.write_json(folder / "feature_weights.json", evaluation["feature_weights"])
+    tracking.write_json(folder / "roc_curve.json", evaluation["roc"])
+    tracking.write_json(folder / "pr_curve.json", evaluation["pr"])
+    tracking.write_json(folder / "preprocessing.json", _preprocessing_stats(search.model))
+    tracking.family_figure(family, evaluation).write_html(
+        folder / "evaluation.html", include_plotlyjs=True, full_html=True
+    )
+    mlflow.log_artifacts(str(folder), artifact_path="evaluation")
+    saved = out / f"{family}-pipeline"
+    search.model.write().overwrite().save(str(saved))
+    scorer_sha = write_scorer_file(saved, folder / "scorer.json")
+    mlflow.log_artifact(str(folder / "scorer.json"), artifact_path="scorer")
+    info = mlflow.spark.log_model(
+        search.model, "model", pip_requirements=[f"pyspark=={pyspark.__version__}"]
+    )
+    return {
+        "family": family,
+        "child_run_id": mlflow.active_run().info.run_id,  # type: ignore[union-attr]
+        "model_uri": info.model_uri,
+        "best_params": search.best_params,
+        "grid": grid,
+        "metrics": {k: float(v) for k, v in metrics.items()},
+        "per_class": evaluation["per_class"],
+        "confusion_matrix": matrix,
+        "feature_weights": evaluation["feature_weights"],
+        "roc": evaluation["roc"],
+        "preprocessing": _preprocessing_stats(search.model),
+        "scorer_sha256": scorer_sha,
+        "eval_scores": evaluation["scores"],
+    }
+
+
+def run_training_job(
+    spec: JobSpec,
+    *,
+    on_start: Callable[[str], None] | None = None,
+    on_point: PointCallback | None = None,
+    on_family: FamilyCallback | None = None,
+) -> JobOutcome:
+    """Train every family of `spec` under one MLflow parent run; return plain results."""
+    spark = spark_session(
+        master=spec.master, driver_memory=spec.driver_memory, work_dir=spec.work_dir
+    )
+    frame = load_typed(spark, spec.csv_path)
+    train, evaluation = evaluation_split(
+        frame, weights=spec.params.eval_split, seed=spec.params.seed
+    )
+    train, evaluation = train.cache(), evaluation.cache()
+    versions = _versions(spark)
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        with mlflow.start_run(run_name=spec.run_name) as parent:
+            if on_start:
+                on_start(parent.info.run_id)
+            mlflow.set_tags({**spec.tags, **versions, "profile": spec.profile})
+            mlflow.log_params(
+                {
+                    "profile": spec.profile,
+                    "families": ",".join(spec.families),
+                    "train_rows": train.count(),
+                    "eval_rows": evaluation.count(),
+                    "seed": spec.params.seed,
+                }
+            )
+            for family in spec.families:
+                with (
+                    mlflow.start_run(run_name=f"titanic-{family}", nested=True),
+                    tempfile.TemporaryDirectory() as out,
+                ):
+                    mlflow.set_tags(
+                        {**spec.tags, **versions, "profile": spec.profile, "family": family}
+                    )
+                    started = time.perf_counter()
+                    with tracking.ResourceMonitor() as monitor:
+                        search = search_family(
+                            train,
+                            family,
+                            spec.params.points(family),
+                            ratio=spec.params.tvs_train_ratio,
+                            seed=spec.params.seed,
+                            parallelism=spec.parallelism,
+                            on_point=on_point,
+                        )
+                    assert monitor.usage is not None
+                    evaluated = _evaluate(family, search.model, evaluation)
+                    results[family] = _log_family(search, evaluated, monitor.usage, Path(out))
+                    results[family]["wall_seconds"] = time.perf_counter() - started
+                    results[family]["usage"] = monitor.usage.__dict__
+                if on_family:
+                    on_family(family, results[family])
+            best = max(results, key=lambda f: results[f]["metrics"]["eval_auc"])
+            mlflow.set_tag("best_family", best)
+            mlflow.log_metric("best_eval_auc", results[best]["metrics"]["eval_auc"])
+            rows = evaluation.select(*FEATURES, "Survived").collect()
+        return JobOutcome(
+            parent_run_id=parent.info.run_id,
+            families=results,
+            best_family=best,
+            evaluation_rows=[{name: row[name] for name in FEATURES} for row in rows],
+            evaluation_labels=[int(row["Survived"]) for row in rows],
+            versions=versions,
+        )
+    finally:
+        train.unpersist()
+        evaluation.unpersist()

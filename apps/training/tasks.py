@@ -1,0 +1,12 @@
+"""django-q2 entry points: ids in, one service call each."""
+
+from apps.training.models import TrainingRun
+from apps.training.services import training_run_execute
+
+
+def training_run_task(run_id: int) -> str:
+    """Execute a queued training run in the worker; raise so the queue records a failure."""
+    run = training_run_execute(run_id=run_id)
+    if run.status != TrainingRun.Status.SUCCEEDED:
+        raise RuntimeError(f"training run {run_id} failed: {run.error}")
+    return f"training run {run_id} succeeded: best {run.best_family} AUC {run.best_eval_auc:.4f}"
