@@ -55,6 +55,7 @@ def mlflow_store(tmp_path: Path, settings: Any) -> str:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     settings.MLFLOW_TRACKING_URI = uri
     settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "mlartifacts").as_uri()
+    settings.MODEL_CACHE_DIR = tmp_path / "models"
     return uri
 
 

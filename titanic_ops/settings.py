@@ -197,6 +197,8 @@ MLFLOW_ARTIFACT_ROOT = env_str("MLFLOW_ARTIFACT_ROOT", (VAR_DIR / "mlartifacts")
 MLFLOW_EXPERIMENT = env_str("MLFLOW_EXPERIMENT", "titanic-spark")
 MLFLOW_MODEL_NAME = env_str("MLFLOW_MODEL_NAME", "titanic_spark_model")
 MLFLOW_UI_URL = env_str("MLFLOW_UI_URL", "http://127.0.0.1:5500")
+# MLflow reads its own knobs from the environment; set quiet defaults here, once.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 # --- Spark ----------------------------------------------------------------------------------
 SPARK_MASTER = env_str("SPARK_MASTER", "local[*]")
@@ -239,3 +241,4 @@ TITANIC_ADMIN_PASSWORD = env_str("TITANIC_ADMIN_PASSWORD", "")
 # --- training internals ------------------------------------------------------------------------
 TRAINING_PARAMS_FILE = BASE_DIR / "params.yaml"
 TRAINING_PARALLELISM = env_int("TRAINING_PARALLELISM", 2, minimum=1)
+MODEL_CACHE_DIR = VAR_DIR / "models"

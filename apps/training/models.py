@@ -95,3 +95,108 @@ class TrainingRun(models.Model):
             return None
         end = self.finished_at or self.heartbeat_at or self.started_at
         return (end - self.started_at).total_seconds()
+
+
+class ModelVersion(models.Model):
+    """A registered version of the model (mirrors MLflow's registry, which holds the files)."""
+
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate", "candidate (awaiting a decision)"
+        CHAMPION = "champion"
+        REJECTED = "rejected"
+        RETIRED = "retired", "retired (was champion)"
+        ROLLED_BACK = "rolled_back", "rolled back"
+
+    name = models.CharField(max_length=100)
+    version = models.PositiveIntegerField()
+    training_run = models.ForeignKey(TrainingRun, on_delete=models.PROTECT, related_name="+")
+    data_version = models.ForeignKey(DataVersion, on_delete=models.PROTECT, related_name="+")
+    family = models.CharField(max_length=10)
+    mlflow_run_id = models.CharField(max_length=64)
+    model_uri = models.CharField(max_length=500)
+    scorer_uri = models.CharField(max_length=500)
+    scorer_sha256 = models.CharField(max_length=64)
+    best_params = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict, help_text="evaluation metrics on the fixed split")
+    gate_evidence = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CANDIDATE)
+    # NULL unless champion: the partial unique index keeps exactly one champion.
+    is_champion = models.BooleanField(null=True, default=None, editable=False)
+    champion_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        permissions = [("approve_modelversion", "Can approve, reject and roll back promotions")]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="unique_model_version"),
+            models.UniqueConstraint(
+                fields=["is_champion"], condition=models.Q(is_champion=True), name="one_champion"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version} ({self.family}, {self.status})"
+
+    @property
+    def eval_auc(self) -> float | None:
+        return self.metrics.get("eval_auc")
+
+
+class PromotionRequest(models.Model):
+    """A candidate that passed the gate and waits for a person's approval."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        SUPERSEDED = "superseded"
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="requests"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    evidence = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"promotion request for v{self.model_version.version} ({self.status})"
+
+
+class PromotionEvent(models.Model):
+    """The audit trail: every promotion, rejection and rollback, with who, why and evidence."""
+
+    class Action(models.TextChoices):
+        PROMOTE = "promote"
+        REJECT = "reject"
+        ROLLBACK = "rollback"
+        AWAIT = "await", "await approval"
+
+    class Reason(models.TextChoices):
+        AUTO = "auto"
+        APPROVAL = "approval"
+        DRIFT_RETRAIN = "drift_retrain", "drift retrain"
+        ROLLBACK = "rollback"
+        MANUAL = "manual"
+        GATE = "gate"
+
+    action = models.CharField(max_length=10, choices=Action.choices)
+    reason = models.CharField(max_length=15, choices=Reason.choices)
+    actor = models.CharField(max_length=150, help_text="user name, or 'gate' / 'system'")
+    from_version = models.PositiveIntegerField(null=True, blank=True)
+    to_version = models.PositiveIntegerField(null=True, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.from_version} -> {self.to_version} ({self.reason})"

@@ -158,17 +158,19 @@ def _log_family(
         folder / "evaluation.html", include_plotlyjs=True, full_html=True
     )
     mlflow.log_artifacts(str(folder), artifact_path="evaluation")
-    saved = out / f"{family}-pipeline"
-    search.model.write().overwrite().save(str(saved))
-    scorer_sha = write_scorer_file(saved, folder / "scorer.json")
-    mlflow.log_artifact(str(folder / "scorer.json"), artifact_path="scorer")
-    info = mlflow.spark.log_model(
-        search.model, "model", pip_requirements=[f"pyspark=={pyspark.__version__}"]
+    # Save once as an MLflow model, export the scorer from that copy, upload the folder.
+    saved = out / "model"
+    mlflow.spark.save_model(
+        search.model, str(saved), pip_requirements=[f"pyspark=={pyspark.__version__}"]
     )
+    scorer_sha = write_scorer_file(saved / "sparkml", folder / "scorer.json")
+    mlflow.log_artifact(str(folder / "scorer.json"), artifact_path="scorer")
+    mlflow.log_artifacts(str(saved), artifact_path="model")
+    run_id = mlflow.active_run().info.run_id  # type: ignore[union-attr]
     return {
         "family": family,
-        "child_run_id": mlflow.active_run().info.run_id,  # type: ignore[union-attr]
-        "model_uri": info.model_uri,
+        "child_run_id": run_id,
+        "model_uri": f"runs:/{run_id}/model",
         "best_params": search.best_params,
         "grid": grid,
         "metrics": {k: float(v) for k, v in metrics.items()},

@@ -1,0 +1,86 @@
+"""A thin wrapper over MLflow's model registry: versions, aliases and verified scorer files.
+
+Aliases, not the deprecated stages: `champion` serves traffic, `challenger` waits for a person.
+"""
+
+import contextlib
+from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from apps.serving.scorer import PortableScorer, ScorerChecksumError
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+SCORER_ARTIFACT = "scorer/scorer.json"
+
+
+class RegistryError(RuntimeError):
+    """The registry or its artifact store did not do what was asked."""
+
+
+def version_register(
+    *, tracking_uri: str, name: str, model_uri: str, run_id: str, tags: dict[str, str]
+) -> int:
+    """Create a new version of `name` from a logged model; return its number."""
+    client = MlflowClient(tracking_uri)
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, description="Titanic survival classifier (Spark ML)")
+    version = client.create_model_version(name, model_uri, run_id=run_id, tags=tags)
+    return int(version.version)
+
+
+def alias_set(*, tracking_uri: str, name: str, alias: str, version: int) -> None:
+    MlflowClient(tracking_uri).set_registered_model_alias(name, alias, str(version))
+
+
+def alias_delete(*, tracking_uri: str, name: str, alias: str) -> None:
+    with contextlib.suppress(MlflowException):  # already absent: the goal state holds
+        MlflowClient(tracking_uri).delete_registered_model_alias(name, alias)
+
+
+def alias_version(*, tracking_uri: str, name: str, alias: str) -> int | None:
+    """The version an alias points at, or None when it points nowhere."""
+    try:
+        return int(MlflowClient(tracking_uri).get_model_version_by_alias(name, alias).version)
+    except MlflowException as exc:
+        if "not found" in str(exc).lower() or "RESOURCE_DOES_NOT_EXIST" in str(exc):
+            return None
+        raise RegistryError(f"cannot resolve alias {alias!r} of {name}: {exc}") from exc
+
+
+def scorer_path(cache_dir: Path, name: str, version: int) -> Path:
+    return cache_dir / f"{name}-v{version}" / "scorer.json"
+
+
+def scorer_load(
+    *, tracking_uri: str, cache_dir: Path, name: str, version: int, run_id: str, sha256: str
+) -> PortableScorer:
+    """Fetch a version's scorer once (then from the local cache) and verify its checksum."""
+    path = scorer_path(cache_dir, name, version)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            downloaded = MlflowClient(tracking_uri).download_artifacts(
+                run_id, SCORER_ARTIFACT, str(path.parent)
+            )
+        except (MlflowException, OSError) as exc:
+            raise RegistryError(f"cannot download the scorer of {name} v{version}: {exc}") from exc
+        Path(downloaded).replace(path)
+    return PortableScorer.load(path, sha256)
+
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "RegistryError",
+    "ScorerChecksumError",
+    "alias_delete",
+    "alias_set",
+    "alias_version",
+    "scorer_load",
+    "version_register",
+]
