@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "apps.training",
     "apps.serving",
@@ -174,14 +176,50 @@ LOGGING = {
     },
 }
 
+# --- API ------------------------------------------------------------------------------------
+PREDICT_THROTTLE_RATE = env_str("PREDICT_THROTTLE_RATE", "20000/min")
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+PREDICT_MAX_BODY_BYTES = 8 * 1024
+PREDICT_BATCH_MAX_BODY_BYTES = 512 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+SERVING_VERSION_CHECK_SECONDS = env_float("SERVING_VERSION_CHECK_SECONDS", 1.0, minimum=0.0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.serving.api.api_exception_handler",
+    # Counted per client address; with N trusted proxies the N-th address from the right of
+    # X-Forwarded-For is the client, so a forged header cannot create fresh identities.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "DEFAULT_THROTTLE_RATES": {
+        "predict": None if PREDICT_THROTTLE_RATE.strip() == "0" else PREDICT_THROTTLE_RATE
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Titanic Ops API",
+    "DESCRIPTION": "Score passengers with the champion model; every answer is logged first.",
+    "VERSION": "1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.serving.schema.forbid_additional_properties",
+    ],
+}
+# Shared by every process (throttle counts): a table in the main database.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "titanic_ops_cache",
+    }
 }
 
 # --- data (DVC) ---------------------------------------------------------------------------
@@ -199,6 +237,10 @@ MLFLOW_MODEL_NAME = env_str("MLFLOW_MODEL_NAME", "titanic_spark_model")
 MLFLOW_UI_URL = env_str("MLFLOW_UI_URL", "http://127.0.0.1:5500")
 # MLflow reads its own knobs from the environment; set quiet defaults here, once.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+# Bounded registry calls: /reload must answer within seconds when the server is unreachable.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", env_str("MLFLOW_HTTP_TIMEOUT", "3"))
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 
 # --- Spark ----------------------------------------------------------------------------------
 SPARK_MASTER = env_str("SPARK_MASTER", "local[*]")

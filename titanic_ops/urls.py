@@ -1,8 +1,18 @@
 from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.serving import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("predict_titanic", api.PredictView.as_view(), name="predict"),
+    path("predict_titanic/batch", api.PredictBatchView.as_view(), name="predict-batch"),
+    path("feedback", api.FeedbackView.as_view(), name="feedback"),
+    path("reload", api.ReloadView.as_view(), name="reload"),
+    path("health", api.HealthView.as_view(), name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

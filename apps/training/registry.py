@@ -1,15 +1,28 @@
 """A thin wrapper over MLflow's model registry: versions, aliases and verified scorer files.
 
 Aliases, not the deprecated stages: `champion` serves traffic, `challenger` waits for a person.
+MLflow is imported inside the functions: importing it loads pyspark's Python modules whenever
+pyspark is installed, and the web process only needs MLflow on a scorer-cache miss.
 """
 
 import contextlib
 from pathlib import Path
-
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
+from typing import Any
 
 from apps.serving.scorer import PortableScorer, ScorerChecksumError
+
+
+def _client(tracking_uri: str) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri)
+
+
+def _mlflow_error() -> type[Exception]:
+    from mlflow.exceptions import MlflowException
+
+    return MlflowException
+
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -24,29 +37,29 @@ def version_register(
     *, tracking_uri: str, name: str, model_uri: str, run_id: str, tags: dict[str, str]
 ) -> int:
     """Create a new version of `name` from a logged model; return its number."""
-    client = MlflowClient(tracking_uri)
+    client = _client(tracking_uri)
     try:
         client.get_registered_model(name)
-    except MlflowException:
+    except _mlflow_error():
         client.create_registered_model(name, description="Titanic survival classifier (Spark ML)")
     version = client.create_model_version(name, model_uri, run_id=run_id, tags=tags)
     return int(version.version)
 
 
 def alias_set(*, tracking_uri: str, name: str, alias: str, version: int) -> None:
-    MlflowClient(tracking_uri).set_registered_model_alias(name, alias, str(version))
+    _client(tracking_uri).set_registered_model_alias(name, alias, str(version))
 
 
 def alias_delete(*, tracking_uri: str, name: str, alias: str) -> None:
-    with contextlib.suppress(MlflowException):  # already absent: the goal state holds
-        MlflowClient(tracking_uri).delete_registered_model_alias(name, alias)
+    with contextlib.suppress(_mlflow_error()):  # already absent: the goal state holds
+        _client(tracking_uri).delete_registered_model_alias(name, alias)
 
 
 def alias_version(*, tracking_uri: str, name: str, alias: str) -> int | None:
     """The version an alias points at, or None when it points nowhere."""
     try:
-        return int(MlflowClient(tracking_uri).get_model_version_by_alias(name, alias).version)
-    except MlflowException as exc:
+        return int(_client(tracking_uri).get_model_version_by_alias(name, alias).version)
+    except _mlflow_error() as exc:
         if "not found" in str(exc).lower() or "RESOURCE_DOES_NOT_EXIST" in str(exc):
             return None
         raise RegistryError(f"cannot resolve alias {alias!r} of {name}: {exc}") from exc
@@ -64,10 +77,10 @@ def scorer_load(
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            downloaded = MlflowClient(tracking_uri).download_artifacts(
+            downloaded = _client(tracking_uri).download_artifacts(
                 run_id, SCORER_ARTIFACT, str(path.parent)
             )
-        except (MlflowException, OSError) as exc:
+        except (_mlflow_error(), OSError) as exc:
             raise RegistryError(f"cannot download the scorer of {name} v{version}: {exc}") from exc
         Path(downloaded).replace(path)
     return PortableScorer.load(path, sha256)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from apps.serving.scorer import PortableScorer
-from apps.training import contract, dvc, registry, tracking
+from apps.training import contract, dvc, registry
 from apps.training.dataset import SOURCE_LABEL, builtin_titanic_bytes
 from apps.training.gate import GatePolicy, gate_evaluate
 from apps.training.models import (
@@ -337,13 +337,14 @@ def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | Non
     work.mkdir(parents=True, exist_ok=True)
     csv_copy = work / DATA_FILE  # a private copy: a concurrent ingest cannot change it under Spark
     csv_copy.write_bytes(data)
+    from apps.training import tracking  # MLflow and plotly: only where a job runs
+    from apps.training.spark.job import JobSpec, run_training_job  # Spark only in this process
+
     tracking.mlflow_experiment(
         tracking_uri=settings.MLFLOW_TRACKING_URI,
         experiment=settings.MLFLOW_EXPERIMENT,
         artifact_root=settings.MLFLOW_ARTIFACT_ROOT,
     )
-    from apps.training.spark.job import JobSpec, run_training_job  # Spark only in this process
-
     spec = JobSpec(
         csv_path=csv_copy,
         families=run.families,

@@ -1,0 +1,43 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class InferenceLog(models.Model):
+    """One answered prediction, written before the answer is sent. No names, ids or addresses."""
+
+    request_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    model_version = models.PositiveIntegerField(db_index=True)
+    batch_id = models.UUIDField(null=True, blank=True, db_index=True)
+    pclass = models.PositiveSmallIntegerField()
+    sex = models.CharField(max_length=6)
+    age = models.FloatField(null=True, blank=True)
+    sibsp = models.PositiveSmallIntegerField()
+    parch = models.PositiveSmallIntegerField()
+    fare = models.FloatField(null=True, blank=True)
+    embarked = models.CharField(max_length=1, null=True, blank=True)  # noqa: DJ001 (NULL = missing)
+    prob_survive = models.FloatField()
+    label = models.PositiveSmallIntegerField()
+    latency_ms = models.FloatField()
+    true_label = models.PositiveSmallIntegerField(null=True, blank=True)
+    labelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["model_version", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"inference {self.request_id} v{self.model_version} p={self.prob_survive:.3f}"
+
+    def features(self) -> dict[str, object]:
+        return {
+            "Pclass": self.pclass,
+            "Sex": self.sex,
+            "Age": self.age,
+            "SibSp": self.sibsp,
+            "Parch": self.parch,
+            "Fare": self.fare,
+            "Embarked": self.embarked,
+        }

@@ -1,0 +1,35 @@
+from typing import Any
+
+from django.db import connection
+
+from apps.serving.loader import champion_cache
+
+
+def _database_state() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as exc:
+        return f"unavailable: {type(exc).__name__}: {str(exc)[:200]}"
+
+
+def serving_health() -> dict[str, Any]:
+    """Liveness, readiness, the model in memory, the last loading error and the database."""
+    database = _database_state()
+    if database == "ok":
+        try:
+            champion_cache.get()  # also notices a new champion, like a prediction would
+        except Exception as exc:
+            champion_cache.load_error = champion_cache.load_error or str(exc)
+    loaded = champion_cache.loaded
+    ready = loaded is not None and database == "ok"
+    return {
+        "status": "ok" if ready and not champion_cache.last_error else "degraded",
+        "live": True,
+        "ready": ready,
+        "model_loaded": loaded is not None,
+        "model_version": str(loaded.version) if loaded else None,
+        "last_error": champion_cache.last_error,
+        "database": database,
+    }

@@ -1,0 +1,177 @@
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from apps.serving.loader import LoadedModel, champion_cache
+from apps.serving.models import InferenceLog
+from apps.training import registry
+
+
+class ServiceUnavailable(Exception):
+    """The answer cannot be given durably right now (database or registry); retry later."""
+
+
+class InferenceNotFound(Exception):
+    """No inference with this request id."""
+
+
+class AlreadyLabelled(Exception):
+    """The inference already has its true label."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    request_id: uuid.UUID
+    prob_survive: float
+    label: int
+    model_version: int
+
+
+def _label(probability: float) -> int:
+    return int(probability > 0.5)  # Spark's rule: class 1 only when P(1) > 0.5
+
+
+def _log_row(
+    features: dict[str, Any],
+    *,
+    model: LoadedModel,
+    probability: float,
+    request_id: uuid.UUID,
+    latency_ms: float,
+    batch_id: uuid.UUID | None = None,
+) -> InferenceLog:
+    return InferenceLog(
+        request_id=request_id,
+        model_version=model.version,
+        batch_id=batch_id,
+        pclass=features["Pclass"],
+        sex=features["Sex"],
+        age=features["Age"],
+        sibsp=features["SibSp"],
+        parch=features["Parch"],
+        fare=features["Fare"],
+        embarked=features["Embarked"],
+        prob_survive=probability,
+        label=_label(probability),
+        latency_ms=latency_ms,
+    )
+
+
+def _as_prediction(row: InferenceLog) -> Prediction:
+    return Prediction(row.request_id, row.prob_survive, row.label, row.model_version)
+
+
+def _replay(request_id: uuid.UUID) -> Prediction | None:
+    row = InferenceLog.objects.filter(request_id=request_id).first()
+    return _as_prediction(row) if row else None
+
+
+def prediction_create(
+    *, features: dict[str, Any], request_id: uuid.UUID, started: float
+) -> Prediction:
+    """Score one passenger with the champion and log it durably before answering."""
+    try:
+        replayed = _replay(request_id)  # a retried request gets its logged answer, not a new row
+        if replayed:
+            return replayed
+        model = champion_cache.get()
+        probability = float(model.scorer.predict_proba([features])[0])
+        row = _log_row(
+            features,
+            model=model,
+            probability=probability,
+            request_id=request_id,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        except IntegrityError:
+            replayed = _replay(request_id)  # the same id raced us; answer what was logged
+            if replayed is None:
+                raise
+            return replayed
+    except DatabaseError as exc:
+        raise ServiceUnavailable(f"the inference log cannot be written: {exc}") from exc
+    return _as_prediction(row)
+
+
+def prediction_batch_create(
+    *, passengers: Sequence[dict[str, Any]], started: float
+) -> tuple[uuid.UUID, list[Prediction]]:
+    """Score many passengers in one call; one log row each, all written or none."""
+    batch_id = uuid.uuid4()
+    try:
+        model = champion_cache.get()
+        probabilities = model.scorer.predict_proba(list(passengers))
+        latency_ms = (time.perf_counter() - started) * 1000
+        rows = [
+            _log_row(
+                features,
+                model=model,
+                probability=float(p),
+                request_id=uuid.uuid4(),
+                latency_ms=latency_ms,
+                batch_id=batch_id,
+            )
+            for features, p in zip(passengers, probabilities, strict=True)
+        ]
+        with transaction.atomic():
+            InferenceLog.objects.bulk_create(rows, batch_size=500)
+    except DatabaseError as exc:
+        raise ServiceUnavailable(f"the inference log cannot be written: {exc}") from exc
+    return batch_id, [_as_prediction(row) for row in rows]
+
+
+def feedback_record(*, request_id: uuid.UUID, survived: int) -> InferenceLog:
+    """Attach the true label to a logged inference (once)."""
+    updated = InferenceLog.objects.filter(request_id=request_id, true_label__isnull=True).update(
+        true_label=survived, labelled_at=timezone.now()
+    )
+    row = InferenceLog.objects.filter(request_id=request_id).first()
+    if row is None:
+        raise InferenceNotFound(f"no inference with request_id {request_id}")
+    if not updated:
+        raise AlreadyLabelled(
+            f"inference {request_id} already has true label {row.true_label} "
+            f"(since {row.labelled_at.isoformat() if row.labelled_at else '?'})"
+        )
+    return row
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    model_version: int
+    registry_version: int | None
+    consistent: bool
+
+
+def serving_reload() -> ReloadResult:
+    """Re-resolve the champion from the registry and reload its scorer, bounded in time."""
+    previous = champion_cache.loaded
+    try:
+        registry_version = registry.alias_version(
+            tracking_uri=settings.MLFLOW_TRACKING_URI,
+            name=settings.MLFLOW_MODEL_NAME,
+            alias=registry.CHAMPION,
+        )
+        champion_cache.refresh(force=True)
+    except Exception as exc:
+        serving = f"v{previous.version}" if previous else "nothing"
+        champion_cache.reload_error = (
+            f"reload failed, still serving {serving}: {type(exc).__name__}: {str(exc)[:300]}"
+        )
+        if previous is not None:
+            champion_cache.restore(previous)
+        raise ServiceUnavailable(champion_cache.reload_error) from exc
+    champion_cache.reload_error = ""
+    current = champion_cache.loaded
+    if current is None:
+        raise ServiceUnavailable("no champion model yet")
+    return ReloadResult(current.version, registry_version, registry_version == current.version)

@@ -1,0 +1,100 @@
+"""Small real objects for tests that must not start Spark: data versions, runs, champions.
+
+The scorer is a genuine portable-scorer file (a small logistic regression written in the
+exporter's format); only its coefficients are chosen by hand instead of fitted.
+"""
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from apps.training import registry
+from apps.training.export import canonical_json
+from apps.training.models import DataVersion, ModelVersion, TrainingRun
+
+NAMES = [
+    "Pclass",
+    "Age",
+    "SibSp",
+    "Parch",
+    "Fare",
+    "Sex=male",
+    "Sex=female",
+    "Embarked=S",
+    "Embarked=C",
+    "Embarked=Q",
+]
+SEED_EXAMPLE = {
+    "Pclass": 3,
+    "Sex": "male",
+    "Age": 22,
+    "SibSp": 1,
+    "Parch": 0,
+    "Fare": 7.25,
+    "Embarked": "S",
+}
+
+
+def scorer_dict(intercept: float = 0.5) -> dict[str, Any]:
+    """A logistic regression in the exported format: women, children and 1st class score high."""
+    return {
+        "format": "titanic-ops-scorer/1",
+        "family": "lr",
+        "feature_names": NAMES,
+        "preprocessing": {
+            "assembly": [
+                *({"column": name, "kind": "numeric"} for name in NAMES[:5]),
+                {"column": "Sex", "kind": "onehot"},
+                {"column": "Embarked", "kind": "onehot"},
+            ],
+            "fill": {"Embarked": "S"},
+            "surrogates": {"Age": 28.0, "Fare": 14.5},
+            "indexer_labels": {"Sex": ["male", "female"], "Embarked": ["S", "C", "Q"]},
+            "onehot_sizes": {"Sex": 2, "Embarked": 3},
+            "scaler": None,
+        },
+        "model": {
+            "coefficients": [-0.9, -0.03, -0.3, -0.1, 0.004, -1.3, 1.3, -0.2, 0.3, 0.0],
+            "intercept": intercept,
+        },
+    }
+
+
+def data_version(md5: str = "0" * 32) -> DataVersion:
+    found = DataVersion.objects.filter(md5=md5).first()
+    return found or DataVersion.objects.create(
+        md5=md5, size_bytes=1, rows=891, positives=342, source="factory", is_current=True
+    )
+
+
+def model_version_install(
+    version: int, *, champion: bool = True, intercept: float = 0.5, cache_dir: Path | None = None
+) -> ModelVersion:
+    """Write a scorer file into the model cache and register a mirror row for it."""
+    cache = cache_dir or settings.MODEL_CACHE_DIR
+    payload = canonical_json(scorer_dict(intercept))
+    path = registry.scorer_path(cache, settings.MLFLOW_MODEL_NAME, version)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(payload)
+    data = data_version()
+    run = TrainingRun.objects.create(
+        profile="quick", families=["lr"], data_version=data, status="succeeded", active=None
+    )
+    if champion:
+        ModelVersion.objects.filter(is_champion=True).update(is_champion=None, status="retired")
+    return ModelVersion.objects.create(
+        name=settings.MLFLOW_MODEL_NAME,
+        version=version,
+        training_run=run,
+        data_version=data,
+        family="lr",
+        mlflow_run_id=f"run{version}",
+        model_uri=f"runs:/run{version}/model",
+        scorer_uri=f"runs:/run{version}/scorer/scorer.json",
+        scorer_sha256=hashlib.sha256(payload).hexdigest(),
+        metrics={"eval_auc": 0.85},
+        status="champion" if champion else "candidate",
+        is_champion=True if champion else None,
+    )
