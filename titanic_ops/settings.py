@@ -284,3 +284,10 @@ TITANIC_ADMIN_PASSWORD = env_str("TITANIC_ADMIN_PASSWORD", "")
 TRAINING_PARAMS_FILE = BASE_DIR / "params.yaml"
 TRAINING_PARALLELISM = env_int("TRAINING_PARALLELISM", 2, minimum=1)
 MODEL_CACHE_DIR = VAR_DIR / "models"
+
+# --- drift monitoring and the retraining loop ----------------------------------------------------
+DRIFT_WINDOW_HOURS = env_float("DRIFT_WINDOW_HOURS", 24.0, minimum=0.01)
+DRIFT_CHECK_MINUTES = env_int("DRIFT_CHECK_MINUTES", 15, minimum=1)
+DRIFT_RETRAIN_ON = env_choice("DRIFT_RETRAIN_ON", "critical", ("critical", "warning", "off"))
+RETRAIN_COOLDOWN_MINUTES = env_int("RETRAIN_COOLDOWN_MINUTES", 60, minimum=0)
+DRIFT_BASELINE_FILENAME = "drift_baseline_titanic.json"

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from apps.monitoring.services import drift_baseline_create, drift_baseline_publish
 from apps.serving.scorer import PortableScorer
 from apps.training import contract, dvc, registry
 from apps.training.dataset import SOURCE_LABEL, builtin_titanic_bytes
@@ -430,6 +431,7 @@ def model_version_register(*, run: TrainingRun, outcome: Any) -> ModelVersion:
         metrics=metrics,
     )
     model_version_scorer(candidate)  # the registered files must load before any decision
+    drift_baseline_create(model_version=candidate, rows=outcome.training_rows)
     _model_version_decide(candidate, run=run, outcome=outcome, scores=best["eval_scores"])
     return candidate
 
@@ -543,6 +545,7 @@ def _champion_move(
         registry.alias_delete(
             tracking_uri=settings.MLFLOW_TRACKING_URI, name=target.name, alias=registry.CHALLENGER
         )
+    drift_baseline_publish(model_version=target)  # the baseline moves with the champion
     return target
 
 

@@ -53,6 +53,7 @@ class JobOutcome:
     families: dict[str, dict[str, Any]]
     best_family: str
     evaluation_rows: list[dict[str, Any]] = field(default_factory=list)
+    training_rows: list[dict[str, Any]] = field(default_factory=list)
     evaluation_labels: list[int] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
 
@@ -246,12 +247,14 @@ def run_training_job(
             mlflow.set_tag("best_family", best)
             mlflow.log_metric("best_eval_auc", results[best]["metrics"]["eval_auc"])
             rows = evaluation.select(*FEATURES, "Survived").collect()
+            training_rows = train.select(*FEATURES).collect()
         return JobOutcome(
             parent_run_id=parent.info.run_id,
             families=results,
             best_family=best,
             evaluation_rows=[{name: row[name] for name in FEATURES} for row in rows],
             evaluation_labels=[int(row["Survived"]) for row in rows],
+            training_rows=[row.asDict() for row in training_rows],
             versions=versions,
         )
     finally:

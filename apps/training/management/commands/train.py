@@ -4,6 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.training.models import TrainingRun
+from apps.training.selectors import model_version_champion
 from apps.training.services import (
     TrainingDataError,
     TrainingRefused,
@@ -19,10 +20,21 @@ class Command(BaseCommand):
         parser.add_argument("--profile", choices=["quick", "full"], help="grid profile")
         parser.add_argument("--families", help="comma-separated subset of lr,rf,gbt")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
+        parser.add_argument(
+            "--if-no-champion",
+            action="store_true",
+            help="do nothing when a champion exists (first start of the platform)",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         as_json = bool(options["json"])
         progress = sys.stderr if as_json else self.stdout
+        champion = model_version_champion()
+        if options["if_no_champion"] and champion is not None:
+            self.stdout.write(
+                f"champion v{champion.version} ({champion.family}) exists; not training"
+            )
+            return
         try:
             run = training_run_request(
                 profile=options["profile"],

@@ -1,0 +1,69 @@
+from django.db import models
+
+
+class DriftBaseline(models.Model):
+    """Bin edges/levels and training proportions of one model version's training rows."""
+
+    model_version = models.OneToOneField(
+        "training.ModelVersion", on_delete=models.CASCADE, related_name="drift_baseline"
+    )
+    baseline = models.JSONField()
+    rows = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"baseline of v{self.model_version.version} ({self.rows} rows)"
+
+
+class NoiseFloor(models.Model):
+    """Per-feature PSI that drift-free windows of `window_rows` rows reach (simulated, cached)."""
+
+    baseline = models.ForeignKey(DriftBaseline, on_delete=models.CASCADE, related_name="floors")
+    window_rows = models.PositiveIntegerField()
+    floors = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["baseline", "window_rows"], name="one_floor_per_size")
+        ]
+
+    def __str__(self) -> str:
+        return f"noise floors at {self.window_rows} rows"
+
+
+class DriftReport(models.Model):
+    """One drift check: the window, per-feature PSI against the champion's baseline, verdict."""
+
+    class Verdict(models.TextChoices):
+        NONE = "none"
+        WARNING = "warning"
+        CRITICAL = "critical"
+        INSUFFICIENT = "insufficient_data", "insufficient data"
+        ERROR = "error"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    rows = models.PositiveIntegerField(default=0)
+    model_version = models.PositiveIntegerField(null=True, blank=True)
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    max_psi = models.FloatField(null=True, blank=True)
+    features = models.JSONField(default=dict, blank=True, help_text="per-feature PSI and floor")
+    thresholds = models.JSONField(default=dict, blank=True)
+    trigger = models.CharField(max_length=20, default="manual")
+    retrain_run = models.ForeignKey(
+        "training.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    retrain_note = models.TextField(blank=True, help_text="why a retrain started or was refused")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"drift report {self.pk}: {self.verdict} ({self.rows} rows)"
+
+    @property
+    def drifted(self) -> bool:
+        return self.verdict in (self.Verdict.WARNING, self.Verdict.CRITICAL)
