@@ -77,9 +77,6 @@ def prediction_create(
 ) -> Prediction:
     """Score one passenger with the champion and log it durably before answering."""
     try:
-        replayed = _replay(request_id)  # a retried request gets its logged answer, not a new row
-        if replayed:
-            return replayed
         model = champion_cache.get()
         probability = float(model.scorer.predict_proba([features])[0])
         row = _log_row(
@@ -93,7 +90,7 @@ def prediction_create(
             with transaction.atomic():
                 row.save(force_insert=True)
         except IntegrityError:
-            replayed = _replay(request_id)  # the same id raced us; answer what was logged
+            replayed = _replay(request_id)  # a retried request: answer what was logged
             if replayed is None:
                 raise
             return replayed

@@ -227,10 +227,10 @@ def test_it_rejects_a_whole_batch_naming_the_item(api: APIClient, champion: Mode
 def test_it_throttles_per_client_in_the_shared_cache(
     api: APIClient, champion: ModelVersion, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from apps.serving.api import PredictThrottle
+    from rest_framework.settings import api_settings
 
     cache.clear()
-    monkeypatch.setattr(PredictThrottle, "THROTTLE_RATES", {"predict": "3/min"})
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "predict", "3/min")
     answers = [
         _post(api, SEED_EXAMPLE, HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(5)
     ]
