@@ -13,12 +13,13 @@ PYTEST_ARGS ?=
 # Tests and commands run with DEBUG off, so they need a key; never use this one in production.
 export DJANGO_SECRET_KEY ?= titanic-ops-local-test-key-not-for-production
 
-.PHONY: help install java-check migrate data run test lint format bench clean
+.PHONY: help install java-check migrate data run manage test lint format bench clean
 
 help:
 	@echo "make run    set up everything (venv, data, database, first champion) and run web + worker"
 	@echo "make test   set up and run lint, migration check and the test suite"
 	@echo "make bench  run the benchmarks in bench/ (prints tables, writes bench/results/)"
+	@echo "make manage ARGS='drift_check --json'  any manage.py command on make run's settings"
 	@echo "make clean  remove generated state (var/, .venv/ stays unless you remove it)"
 
 java-check:
@@ -48,6 +49,11 @@ run: data
 	$(PY) manage.py setup_schedules
 	$(PY) manage.py train --if-no-champion
 	$(PY) manage.py run_platform
+
+# Any manage.py command with the embedded platform's settings, e.g. make manage ARGS=models
+manage: export DJANGO_DEBUG ?= true
+manage: install
+	$(PY) manage.py $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
