@@ -163,7 +163,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = BASE_DIR / "staticfiles"  # built with the code (collectstatic), not state
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.serving import api
+from apps.training import api as training_api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +13,13 @@ urlpatterns = [
     path("feedback", api.FeedbackView.as_view(), name="feedback"),
     path("reload", api.ReloadView.as_view(), name="reload"),
     path("health", api.HealthView.as_view(), name="health"),
+    path("api/data-versions", training_api.DataVersionUploadView.as_view(), name="data-upload"),
+    path("api/training-runs", training_api.TrainingRunListView.as_view(), name="training-runs"),
+    path(
+        "api/training-runs/<int:pk>",
+        training_api.TrainingRunDetailView.as_view(),
+        name="training-run",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

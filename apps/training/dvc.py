@@ -19,8 +19,10 @@ def run(root: Path, *args: str, timeout: int = 300) -> str:
         command, cwd=root, capture_output=True, text=True, timeout=timeout, check=False
     )
     if result.returncode != 0:
-        output = (result.stderr or result.stdout).strip()[-2000:]
-        raise DvcError(f"dvc {' '.join(args)} failed: {output}")
+        output = (result.stderr or result.stdout).strip()
+        # DVC ends its errors with a help footer; the ERROR lines are what the user needs.
+        errors = [line for line in output.splitlines() if line.startswith("ERROR")]
+        raise DvcError(f"dvc {' '.join(args)} failed: {' '.join(errors) or output[-2000:]}")
     return result.stdout
 
 

@@ -1,0 +1,286 @@
+"""A real Spark standalone cluster (master + one worker on loopback) finds what local mode finds.
+
+The daemons are started with the launch script shipped inside the pyspark package (it has no
+start-master.sh); the searches run in fresh interpreters because a process holds one SparkContext
+and the other Spark tests share a local one.
+"""
+
+import importlib.util
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.training.cluster_search_script import RESULT_PREFIX
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+MASTER_CLASS = "org.apache.spark.deploy.master.Master"
+WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
+EXECUTOR_CLASS = "org.apache.spark.executor.CoarseGrainedExecutorBackend"
+SEARCH_TIMEOUT = 900
+AUC_TOLERANCE = 1e-9
+
+
+def _spark_home() -> Path:
+    spec = importlib.util.find_spec("pyspark")  # locate the package without loading it here
+    assert spec is not None and spec.origin is not None, "pyspark is not installed"
+    return Path(spec.origin).parent
+
+
+def _free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _write_conf(folder: Path, properties: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = "".join(f"{key} {value}\n" for key, value in properties.items())
+    (folder / "spark-defaults.conf").write_text(lines)
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@dataclass
+class StandaloneCluster:
+    """One master and one worker on 127.0.0.1, with every port, log and pid file our own."""
+
+    root: Path
+    master_port: int = field(default_factory=_free_port)
+    master_webui_port: int = field(default_factory=_free_port)
+    worker_port: int = field(default_factory=_free_port)
+    worker_webui_port: int = field(default_factory=_free_port)
+    pids: dict[str, int] = field(default_factory=dict)
+    killed: list[str] = field(default_factory=list)  # what outlived spark-daemon.sh stop
+
+    @property
+    def url(self) -> str:
+        return f"spark://127.0.0.1:{self.master_port}"
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # spark-daemon.sh treats a set SPARK_MASTER as a host to rsync SPARK_HOME from.
+        env.pop("SPARK_MASTER", None)
+        conf = _write_conf(self.root / "cluster-conf", {"spark.master.rest.enabled": "false"})
+        env.update(
+            SPARK_HOME=str(_spark_home()),
+            SPARK_CONF_DIR=str(conf),
+            SPARK_LOG_DIR=str(self.root / "logs"),
+            SPARK_PID_DIR=str(self.root / "pids"),
+            SPARK_WORKER_DIR=str(self.root / "work"),
+            SPARK_LOCAL_DIRS=str(self.root / "local"),
+            SPARK_LOCAL_IP="127.0.0.1",
+            SPARK_IDENT_STRING=f"titanic-test-{self.master_port}",
+            # Executors inherit the worker's environment: the project must be importable there.
+            PYTHONPATH=str(ROOT),
+            PYSPARK_PYTHON=sys.executable,
+        )
+        return env
+
+    def _daemon(self, action: str, java_class: str, *args: str) -> None:
+        script = _spark_home() / "sbin" / "spark-daemon.sh"
+        # On a timeout, stop() still finds and kills whatever the script left behind.
+        with suppress(subprocess.TimeoutExpired):
+            subprocess.run(
+                ["bash", str(script), action, java_class, "1", *args],
+                env=self._env(),
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+
+    def _pid_file(self, java_class: str) -> Path:
+        ident = f"titanic-test-{self.master_port}"
+        return self.root / "pids" / f"spark-{ident}-{java_class}-1.pid"
+
+    def _remember_pid(self, name: str, java_class: str) -> None:
+        pid_file = self._pid_file(java_class)
+        if pid_file.exists():
+            self.pids[name] = int(pid_file.read_text().strip())
+
+    def start(self) -> None:
+        host = ["--host", "127.0.0.1"]
+        self._daemon(
+            "start",
+            MASTER_CLASS,
+            *host,
+            *("--port", str(self.master_port), "--webui-port", str(self.master_webui_port)),
+        )
+        self._remember_pid("master", MASTER_CLASS)
+        self._daemon(
+            "start",
+            WORKER_CLASS,
+            *host,
+            *("--port", str(self.worker_port), "--webui-port", str(self.worker_webui_port)),
+            *("--cores", "2", "--memory", "2g", self.url),
+        )
+        self._remember_pid("worker", WORKER_CLASS)
+
+    def state(self) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.master_webui_port}/json/"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.loads(response.read())
+
+    def wait_for_worker(self, timeout: float = 120.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not all(_alive(pid) for pid in self.pids.values()) or len(self.pids) < 2:
+                break
+            try:
+                state = self.state()
+            except OSError:
+                state = {}
+            if [w for w in state.get("workers", []) if w["state"] == "ALIVE"]:
+                return state
+            time.sleep(0.5)
+        raise AssertionError(f"no ALIVE worker registered with {self.url}\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 15) -> str:
+        tails = []
+        for log in sorted((self.root / "logs").glob("*.out")):
+            tails.append(f"--- {log.name}\n" + "\n".join(log.read_text().splitlines()[-lines:]))
+        return "\n".join(tails)
+
+    def stop(self, grace: float = 30.0) -> None:
+        """Stop worker then master with the same script; kill by pid whatever outlives it."""
+        self._daemon("stop", WORKER_CLASS)
+        self._daemon("stop", MASTER_CLASS)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and self.leftovers():
+            time.sleep(0.5)
+        for process in self._matching_processes():
+            self.killed.append(f"{process.pid}: {' '.join(process.info['cmdline'] or [])[-160:]}")
+            process.send_signal(signal.SIGKILL)
+
+    def _matching_processes(self) -> list[psutil.Process]:
+        """Our daemons and executors: by remembered pid or by a command line with our ports."""
+        markers = (
+            f"{MASTER_CLASS} --host 127.0.0.1 --port {self.master_port} ",
+            f"{WORKER_CLASS} --host 127.0.0.1 --port {self.worker_port} ",
+            f"--worker-url spark://Worker@127.0.0.1:{self.worker_port} ",
+        )
+        found = []
+        for process in psutil.process_iter(["pid", "cmdline", "status"]):
+            if process.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            command = " ".join(process.info["cmdline"] or []) + " "
+            ours = process.info["pid"] in self.pids.values() and "org.apache.spark" in command
+            if ours or any(marker in command for marker in markers):
+                found.append(process)
+        return found
+
+    def leftovers(self) -> list[str]:
+        return [
+            f"{p.pid}: {' '.join(p.info['cmdline'] or [])[-160:]}"
+            for p in self._matching_processes()
+        ]
+
+
+@contextmanager
+def standalone_cluster(root: Path) -> Iterator[StandaloneCluster]:
+    cluster = StandaloneCluster(root=root)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _search(master: str, csv_path: Path, work_dir: Path, conf: dict[str, str]) -> dict[str, Any]:
+    """Run the quick-profile search of every family in a fresh interpreter; return its JSON."""
+    env = dict(os.environ)
+    env.pop("SPARK_MASTER", None)
+    env.update(PYTHONPATH=str(ROOT), PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    if conf:
+        env["SPARK_CONF_DIR"] = str(_write_conf(work_dir / "conf", conf))
+    else:
+        env.pop("SPARK_CONF_DIR", None)
+    command = [sys.executable, "-m", "tests.training.cluster_search_script", master]
+    result = subprocess.run(
+        [*command, str(csv_path), str(work_dir / "spark")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SEARCH_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, f"search on {master} failed:\n{result.stderr[-4000:]}"
+    lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    assert lines, f"search on {master} printed no result:\n{result.stdout[-2000:]}"
+    return json.loads(lines[-1][len(RESULT_PREFIX) :])
+
+
+def _wait_for_completed_app(cluster: StandaloneCluster, timeout: float = 30.0) -> list[Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        completed = cluster.state()["completedapps"]
+        if completed or time.monotonic() > deadline:
+            return completed
+        time.sleep(0.5)
+
+
+def test_it_trains_on_a_standalone_cluster_as_in_local_mode(
+    tmp_path: Path, titanic_csv: Path
+) -> None:
+    app_conf = {
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.executorEnv.PYTHONPATH": str(ROOT),
+    }
+    started = time.perf_counter()
+    with standalone_cluster(tmp_path / "cluster") as cluster:
+        state = cluster.wait_for_worker()
+        assert [(w["cores"], w["memory"]) for w in state["workers"]] == [(2, 2048)]
+        registered = time.perf_counter()
+        on_cluster = _search(cluster.url, titanic_csv, tmp_path / "on-cluster", app_conf)
+        cluster_seconds = time.perf_counter() - registered
+        completed = _wait_for_completed_app(cluster)
+        assert [(app["name"], app["state"]) for app in completed] == [("titanic-ops", "FINISHED")]
+    assert cluster.killed == [], "spark-daemon.sh stop left these running"
+    assert cluster.leftovers() == []
+    assert not any(_alive(pid) for pid in cluster.pids.values())
+    assert set(cluster.pids) == {"master", "worker"}
+
+    local_started = time.perf_counter()
+    local = _search("local[2]", titanic_csv, tmp_path / "local", {})
+    local_seconds = time.perf_counter() - local_started
+    print(
+        f"\ncluster up {registered - started:.1f} s, search on cluster {cluster_seconds:.1f} s, "
+        f"in local[2] {local_seconds:.1f} s"
+    )
+
+    assert on_cluster["master"] == cluster.url
+    assert on_cluster["executors"], "the cluster run used no executor"
+    assert on_cluster["executor_pythonpath"] == str(ROOT)
+    assert local["master"] == "local[2]"
+    assert local["executors"] == []
+    assert set(on_cluster["families"]) == set(local["families"]) == {"lr", "rf", "gbt"}
+    for family, expected in local["families"].items():
+        got = on_cluster["families"][family]
+        assert got["best_params"] == expected["best_params"], family
+        assert len(got["validation_auc"]) == len(expected["validation_auc"]), family
+        for a, b in zip(got["validation_auc"], expected["validation_auc"], strict=True):
+            assert math.isclose(a, b, rel_tol=0.0, abs_tol=AUC_TOLERANCE), (family, a, b)
+        assert math.isclose(got["eval_auc"], expected["eval_auc"], abs_tol=AUC_TOLERANCE), family
