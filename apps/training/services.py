@@ -430,9 +430,16 @@ def model_version_register(*, run: TrainingRun, outcome: Any) -> ModelVersion:
         best_params=best["best_params"],
         metrics=metrics,
     )
-    model_version_scorer(candidate)  # the registered files must load before any decision
-    drift_baseline_create(model_version=candidate, rows=outcome.training_rows)
-    _model_version_decide(candidate, run=run, outcome=outcome, scores=best["eval_scores"])
+    try:
+        model_version_scorer(candidate)  # the registered files must load before any decision
+        drift_baseline_create(model_version=candidate, rows=outcome.training_rows)
+        _model_version_decide(candidate, run=run, outcome=outcome, scores=best["eval_scores"])
+    except Exception as exc:
+        # A version whose registration did not complete can never be promoted by accident.
+        candidate.status = ModelVersion.Status.REJECTED
+        candidate.gate_evidence = {"error": f"registration failed: {type(exc).__name__}: {exc}"}
+        candidate.save(update_fields=["status", "gate_evidence"])
+        raise
     return candidate
 
 
@@ -536,17 +543,21 @@ def _champion_move(
             alias=registry.CHAMPION,
             version=target.version,
         )
-    if (
-        registry.alias_version(
-            tracking_uri=settings.MLFLOW_TRACKING_URI, name=target.name, alias=registry.CHALLENGER
-        )
-        == target.version
-    ):
-        registry.alias_delete(
-            tracking_uri=settings.MLFLOW_TRACKING_URI, name=target.name, alias=registry.CHALLENGER
-        )
-    drift_baseline_publish(model_version=target)  # the baseline moves with the champion
+    # The decision is committed; what follows tidies up and must not undo or mask it.
+    try:
+        _challenger_alias_clear(target)
+        drift_baseline_publish(model_version=target)  # the baseline file follows the champion
+    except Exception:
+        logger.exception("champion v%s: post-promotion housekeeping failed", target.version)
     return target
+
+
+def _challenger_alias_clear(target: ModelVersion) -> None:
+    uri, name = settings.MLFLOW_TRACKING_URI, target.name
+    if registry.alias_version(tracking_uri=uri, name=name, alias=registry.CHALLENGER) == (
+        target.version
+    ):
+        registry.alias_delete(tracking_uri=uri, name=name, alias=registry.CHALLENGER)
 
 
 def _model_version_get(version: int) -> ModelVersion:
@@ -609,15 +620,7 @@ def model_version_reject(*, version: int, actor: str, note: str = "") -> ModelVe
             target.gate_evidence,
             note,
         )
-    if (
-        registry.alias_version(
-            tracking_uri=settings.MLFLOW_TRACKING_URI, name=target.name, alias=registry.CHALLENGER
-        )
-        == target.version
-    ):
-        registry.alias_delete(
-            tracking_uri=settings.MLFLOW_TRACKING_URI, name=target.name, alias=registry.CHALLENGER
-        )
+    _challenger_alias_clear(target)
     return target
 
 
