@@ -47,7 +47,10 @@ def version_register(
 
 
 def alias_set(*, tracking_uri: str, name: str, alias: str, version: int) -> None:
-    _client(tracking_uri).set_registered_model_alias(name, alias, str(version))
+    try:
+        _client(tracking_uri).set_registered_model_alias(name, alias, str(version))
+    except (_mlflow_error(), OSError) as exc:
+        raise RegistryError(f"cannot move alias {alias!r} of {name} to v{version}: {exc}") from exc
 
 
 def alias_delete(*, tracking_uri: str, name: str, alias: str) -> None:

@@ -1,0 +1,35 @@
+"""Drift baselines, noise floors and reports in the Django admin, read-only."""
+
+from django.contrib import admin
+
+from apps.monitoring.models import DriftBaseline, DriftReport, NoiseFloor
+from apps.training.admin import ReadOnlyAdmin
+
+
+@admin.register(DriftReport)
+class DriftReportAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "created_at",
+        "verdict",
+        "rows",
+        "model_version",
+        "max_psi",
+        "trigger",
+        "retrain_run",
+    )
+    list_filter = ("verdict", "trigger", "model_version")
+    search_fields = ("retrain_note", "error")
+    date_hierarchy = "created_at"
+
+
+@admin.register(DriftBaseline)
+class DriftBaselineAdmin(ReadOnlyAdmin):
+    list_display = ("model_version", "rows", "created_at")
+    list_select_related = ("model_version",)
+
+
+@admin.register(NoiseFloor)
+class NoiseFloorAdmin(ReadOnlyAdmin):
+    list_display = ("baseline", "window_rows", "created_at")
+    list_select_related = ("baseline__model_version",)

@@ -1,0 +1,27 @@
+"""The inference log in the Django admin: filterable, read-only."""
+
+from django.contrib import admin
+
+from apps.serving.models import InferenceLog
+from apps.training.admin import ReadOnlyAdmin
+
+
+@admin.register(InferenceLog)
+class InferenceLogAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "model_version",
+        "pclass",
+        "sex",
+        "age",
+        "fare",
+        "embarked",
+        "prob_survive",
+        "label",
+        "true_label",
+        "latency_ms",
+    )
+    list_filter = ("model_version", "sex", "pclass", "label", "true_label")
+    search_fields = ("request_id",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # no extra COUNT(*) over the whole log per page

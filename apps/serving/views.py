@@ -1,0 +1,82 @@
+"""Dashboard pages of the serving side: the inference log (filter, page, CSV) and plotly.js."""
+
+import csv
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from apps.serving import dashboard_selectors as selectors
+from apps.serving.forms import TrafficFilterForm
+from apps.training.dashboard import dashboard_view, page_render, plotly_js_path
+
+ASSET_MAX_AGE = 365 * 24 * 3600
+
+
+@require_GET
+def plotly_js(request: HttpRequest) -> FileResponse:
+    """Serve plotly.js offline; the URL carries the package version, so cache it for a year."""
+    path = plotly_js_path()
+    if not path.exists():
+        raise Http404("plotly.min.js is missing from the plotly package")
+    response = FileResponse(path.open("rb"), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE}, immutable"
+    return response
+
+
+def _filters(request: HttpRequest) -> TrafficFilterForm:
+    return TrafficFilterForm(request.GET or None)
+
+
+@dashboard_view
+@require_GET
+def traffic(request: HttpRequest) -> HttpResponse:
+    form = _filters(request)
+    if form.is_bound and not form.is_valid():
+        messages.error(request, "Some filters are not valid; fix them to see the traffic.")
+        context = {"form": form, "page": None, "versions": selectors.inference_versions()}
+        return page_render(request, "serving/traffic.html", context, status=400)
+    cleaned = form.cleaned_data if form.is_bound else {}
+    rows = selectors.inference_filter(cleaned)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": selectors.inference_page(rows, request.GET.get("page")),
+        "versions": selectors.inference_versions(),
+        "query": query.urlencode(),
+    }
+    return page_render(request, "serving/traffic.html", context)
+
+
+class _Echo:
+    """A file-like object whose write returns the line: csv.writer then yields text."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(rows: Iterator[tuple[object, ...]]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(selectors.CSV_COLUMNS)
+    for row in rows:
+        yield writer.writerow(["" if value is None else value for value in row])
+
+
+@dashboard_view
+@require_GET
+def traffic_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered inference log as CSV (the same validation as the page)."""
+    form = _filters(request)
+    if form.is_bound and not form.is_valid():
+        errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+        return HttpResponse(f"invalid filters: {errors}\n", status=400, content_type="text/plain")
+    rows = selectors.inference_filter(form.cleaned_data if form.is_bound else {})
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(
+        _csv_lines(selectors.inference_csv_rows(rows)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="inference-log-{stamp}.csv"'
+    return response

@@ -1,0 +1,31 @@
+"""Dashboard forms of training and promotion (validated before any service is called)."""
+
+from typing import Any
+
+from django import forms
+
+from apps.training.dashboard_selectors import training_families, training_profiles
+
+
+class RetrainForm(forms.Form):
+    profile = forms.ChoiceField(choices=())
+    families = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        profiles = training_profiles()
+        self.fields["profile"].choices = [(name, name) for name in profiles]
+        self.fields["profile"].initial = profiles[0]
+        families = training_families()
+        self.fields["families"].choices = [(name, name) for name in families]
+        self.fields["families"].initial = list(families)
+
+
+class DecisionForm(forms.Form):
+    """Approve, reject or roll back: an optional note for the audit trail."""
+
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "why (kept in the audit trail)"}),
+    )

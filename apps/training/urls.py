@@ -1,0 +1,43 @@
+"""The dashboard's URL map (namespace `dashboard`): pages of all three apps and the login."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from apps.monitoring import views as monitoring
+from apps.serving import views as serving
+from apps.training import views as training
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", training.overview, name="overview"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="registration/login.html",
+            redirect_authenticated_user=True,
+            next_page="dashboard:overview",
+        ),
+        name="login",
+    ),
+    path(
+        "accounts/logout/",
+        auth_views.LogoutView.as_view(next_page="dashboard:login"),
+        name="logout",
+    ),
+    path("runs/", training.runs, name="runs"),
+    path("runs/active.json", training.run_progress, name="run-progress"),
+    path("runs/retrain/", training.retrain, name="retrain"),
+    path("runs/<int:run_id>/", training.run_detail, name="run"),
+    path("models/", training.models, name="models"),
+    path("models/<int:version>/approve/", training.model_approve, name="approve"),
+    path("models/<int:version>/reject/", training.model_reject, name="reject"),
+    path("models/rollback/", training.model_rollback, name="rollback"),
+    path("drift/", monitoring.drift, name="drift"),
+    path("drift/<int:report_id>/", monitoring.drift_report, name="drift-report"),
+    path("traffic/", serving.traffic, name="traffic"),
+    path("traffic/export.csv", serving.traffic_csv, name="traffic-csv"),
+    path("data/", training.data_versions, name="data"),
+    path("data/<int:data_version_id>/", training.data_version_detail, name="data-version"),
+    path("assets/plotly.min.js", serving.plotly_js, name="plotly"),
+]

@@ -1,0 +1,216 @@
+"""Dashboard pages: overview, training runs, models and promotions, data versions.
+
+Views are thin: a selector for what a page shows, one service call for what a button does.
+"""
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.monitoring.dashboard_selectors import drift_report_latest_light
+from apps.serving.dashboard_selectors import traffic_summary
+from apps.serving.scorer import ScorerChecksumError
+from apps.training import charts
+from apps.training import dashboard_selectors as selectors
+from apps.training.dashboard import (
+    APPROVE_PERMISSION,
+    RETRAIN_PERMISSION,
+    dashboard_view,
+    page_render,
+)
+from apps.training.forms import DecisionForm, RetrainForm
+from apps.training.registry import RegistryError
+from apps.training.services import (
+    PromotionError,
+    TrainingDataError,
+    TrainingRefused,
+    model_version_promote,
+    model_version_reject,
+    model_version_rollback,
+    training_run_enqueue,
+)
+
+# What a promotion button can run into; each carries a message meant for people.
+DECISION_ERRORS = (PromotionError, RegistryError, ScorerChecksumError)
+
+
+_approver_only = permission_required(APPROVE_PERMISSION, raise_exception=True)
+
+
+@dashboard_view
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    active = selectors.training_run_active()
+    context = {
+        "champion": selectors.champion_detail(),
+        "traffic": traffic_summary(hours=24),
+        "drift": drift_report_latest_light(),
+        "active_run": active,
+        "progress": selectors.training_run_progress(active),
+        "pending_count": selectors.promotion_pending_count(),
+    }
+    return page_render(request, "dashboard/overview.html", context)
+
+
+@dashboard_view
+@require_GET
+def run_progress(request: HttpRequest) -> JsonResponse:
+    """The active job's progress (polled by the overview and the runs page); null when idle."""
+    return JsonResponse(
+        {"active": selectors.training_run_progress(selectors.training_run_active())}
+    )
+
+
+@dashboard_view
+@require_GET
+def runs(request: HttpRequest) -> HttpResponse:
+    active = selectors.training_run_active()
+    context = {
+        "page": selectors.training_run_page(request.GET.get("page")),
+        "form": RetrainForm(),
+        "active_run": active,
+        "progress": selectors.training_run_progress(active),
+    }
+    return page_render(request, "training/run_list.html", context)
+
+
+@dashboard_view
+@require_POST
+@permission_required(RETRAIN_PERMISSION, raise_exception=True)
+def retrain(request: HttpRequest) -> HttpResponseRedirect:
+    form = RetrainForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"Retrain refused: {field}: {' '.join(errors)}")
+        return redirect("dashboard:runs")
+    try:
+        run = training_run_enqueue(
+            profile=form.cleaned_data["profile"],
+            families=form.cleaned_data["families"],
+            trigger="dashboard",
+            user=request.user,
+        )
+    except (TrainingRefused, TrainingDataError) as exc:
+        messages.error(request, f"Retrain refused: {exc}")
+        return redirect("dashboard:runs")
+    messages.success(
+        request, f"Training run {run.pk} queued ({run.profile}: {', '.join(run.families)})."
+    )
+    return redirect("dashboard:run", run_id=run.pk)
+
+
+@dashboard_view
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.training_run_get(run_id)
+    if run is None:
+        raise Http404("no such training run")
+    families = selectors.training_run_families(run)
+    context = {
+        "run": run,
+        "families": families,
+        "metric_rows": selectors.training_run_metric_table(families),
+        "models": selectors.model_versions_of_run(run),
+        "progress": selectors.training_run_progress(run if run.active else None),
+        "figures": charts.run_figures(families),
+        "per_family": [
+            {"family": family, "result": result, **charts.family_figures(family, result)}
+            for family, result in families.items()
+        ],
+    }
+    return page_render(request, "training/run_detail.html", context)
+
+
+@dashboard_view
+@require_GET
+def models(request: HttpRequest) -> HttpResponse:
+    champion = selectors.champion_detail()
+    decisions = selectors.promotion_pending_decisions(champion)
+    context = {
+        "champion": champion,
+        "decisions": [
+            {"decision": d, "figure": charts.auc_difference(d.evidence)} for d in decisions
+        ],
+        "versions": selectors.model_version_page(request.GET.get("page")),
+        "events": selectors.promotion_event_page(request.GET.get("events")),
+        "form": DecisionForm(),
+    }
+    return page_render(request, "training/models.html", context)
+
+
+def _decide(request: HttpRequest, act: Callable[[str, str], str]) -> HttpResponse:
+    """Validate the note, run one promotion service as the signed-in user, report the outcome."""
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Not done: {form.errors.as_text()}")
+        return redirect("dashboard:models")
+    try:
+        messages.success(request, act(request.user.get_username(), form.cleaned_data["note"]))
+    except DECISION_ERRORS as exc:
+        messages.error(request, f"Not done: {exc}")
+    return redirect("dashboard:models")
+
+
+@dashboard_view
+@require_POST
+@_approver_only
+def model_approve(request: HttpRequest, version: int) -> HttpResponse:
+    def act(actor: str, note: str) -> str:
+        done = model_version_promote(version=version, actor=actor, reason="approval", note=note)
+        return f"Version {done.version} is now the champion."
+
+    return _decide(request, act)
+
+
+@dashboard_view
+@require_POST
+@_approver_only
+def model_reject(request: HttpRequest, version: int) -> HttpResponse:
+    def act(actor: str, note: str) -> str:
+        done = model_version_reject(version=version, actor=actor, note=note)
+        return f"Version {done.version} was rejected."
+
+    return _decide(request, act)
+
+
+@dashboard_view
+@require_http_methods(["GET", "POST"])
+@_approver_only
+def model_rollback(request: HttpRequest) -> HttpResponse:
+    """GET asks for confirmation (what moves where); POST rolls back."""
+    if request.method == "POST":
+
+        def act(actor: str, note: str) -> str:
+            done = model_version_rollback(actor=actor, note=note)
+            return f"Rolled back: version {done.version} is the champion again."
+
+        return _decide(request, act)
+    current, previous = selectors.rollback_plan()
+    context = {"current": current, "previous": previous, "form": DecisionForm()}
+    return page_render(request, "training/rollback_confirm.html", context)
+
+
+@dashboard_view
+@require_GET
+def data_versions(request: HttpRequest) -> HttpResponse:
+    context = {"rows": selectors.data_version_rows()}
+    return page_render(request, "training/data_list.html", context)
+
+
+@dashboard_view
+@require_GET
+def data_version_detail(request: HttpRequest, data_version_id: int) -> HttpResponse:
+    data_version = selectors.data_version_get(data_version_id)
+    if data_version is None:
+        raise Http404("no such data version")
+    context = {
+        "dv": data_version,
+        "lineage": selectors.data_version_lineage(data_version),
+        "children": selectors.data_version_children(data_version),
+        "summary": data_version.summary,
+    }
+    return page_render(request, "training/data_detail.html", context)

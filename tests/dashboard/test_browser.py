@@ -1,0 +1,197 @@
+"""The dashboard in headless Chromium (Debian's chromium + chromium-driver, driven by Selenium).
+
+A person signs in, opens the pending candidate, clicks Approve and sees the champion change on the
+overview. The approval runs the real services against a real MLflow registry (the scorer is
+downloaded from the candidate's MLflow run and checksum-verified; the alias moves in MLflow).
+Screenshots land in test-artifacts/ (git-ignored) for people to look at.
+"""
+
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Permission, User
+from django.utils import timezone
+
+from apps.monitoring.models import DriftReport
+from apps.training.models import ModelVersion, PromotionEvent, TrainingRun
+from tests.dashboard import factories as f
+from tests.dashboard.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+CHARTS_DRAWN = """
+const charts = Array.from(document.querySelectorAll('.chart'));
+return charts.length > 0 && charts.every((c) => Array.isArray(c.data) && c.data.length > 0
+    && c.querySelector('.main-svg') !== null)
+  ? charts.map((c) => c.data.length) : null;
+"""
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not binary or not driver_path:
+        pytest.fail(
+            "needs Debian's chromium and chromium-driver: apt-get install chromium chromium-driver"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,1000",
+        "--lang=en-US",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _wait(driver: Any, condition: Any, timeout: float = 30) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def _by_css(selector: str) -> Any:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    return ec.presence_of_element_located((By.CSS_SELECTOR, selector))
+
+
+def _screenshot(driver: Any, name: str) -> Path:
+    """The whole page: grow the window to the document's height, then capture."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1400, min(max(height, 800) + 40, 7000))
+    path = ARTIFACTS / f"{name}.png"
+    assert driver.save_screenshot(str(path)), f"no screenshot written for {name}"
+    driver.set_window_size(1400, 1000)
+    return path
+
+
+def _charts_drawn(driver: Any) -> list[int]:
+    drawn = _wait(driver, lambda d: d.execute_script(CHARTS_DRAWN))
+    _no_console_errors(driver)
+    return drawn
+
+
+def _no_console_errors(driver: Any) -> None:
+    errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == [], errors
+
+
+def _login(driver: Any, base: str, username: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(base + "/")
+    _wait(driver, _by_css("#id_username")).send_keys(username)
+    driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login-submit").click()
+    _wait(driver, _by_css("#champion-card"))
+
+
+def _story(tmp_path: Path) -> dict[str, Any]:
+    """v1 serves, v2 waits for approval; a finished run, drift history and traffic exist."""
+    user = User.objects.create_user("alice", password=PASSWORD)
+    user.user_permissions.add(Permission.objects.get(codename="approve_modelversion"))
+    data = f.data_version_create()
+    run = f.run_create(data=data)
+    f.registered_version(1, tmp_path=tmp_path, champion=True)
+    candidate = f.registered_version(2, tmp_path=tmp_path, champion=False, intercept=0.9, run=run)
+    f.pending_request(candidate, ModelVersion.objects.get(version=1))
+    now = timezone.now()
+    for hours in range(12, 0, -1):
+        sex = 0.02 + (12 - hours) * 0.03
+        f.drift_report_create(
+            created_at=now - timedelta(hours=hours),
+            verdict=DriftReport.Verdict.WARNING if sex >= 0.2 else DriftReport.Verdict.NONE,
+            psi={"Sex": sex, "Age": 0.04 + hours / 200, "Pclass": 0.06, "Fare": 0.03},
+        )
+    f.inference_rows(400, version=1)
+    return {"run": run}
+
+
+def test_it_approves_the_pending_candidate_in_a_real_browser(
+    live_server: Any, browser: Any, mlflow_registry: str, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    story = _story(tmp_path)
+    base = live_server.url
+
+    _login(browser, base, "alice")
+    champion = _wait(browser, _by_css("[data-champion-version]"))
+    assert champion.get_attribute("data-champion-version") == "1"
+
+    browser.get(base + "/models/")
+    _charts_drawn(browser)  # the AUC-gain chart of the pending candidate
+    _screenshot(browser, "models-pending")
+    browser.find_element(By.ID, "approve-2").click()
+    message = _wait(browser, _by_css(".message.success"))
+    assert "Version 2 is now the champion" in message.text
+
+    browser.get(base + "/")
+    champion = _wait(browser, _by_css("[data-champion-version]"))
+    assert champion.get_attribute("data-champion-version") == "2"
+    assert "v2" in browser.find_element(By.ID, "champion-card").text
+    _screenshot(browser, "overview")
+    assert f.alias("champion") == 2 and f.alias("challenger") is None
+    event = PromotionEvent.objects.filter(action="promote").get()
+    assert (event.actor, event.from_version, event.to_version) == ("alice", 1, 2)
+
+    browser.get(f"{base}/runs/{story['run'].pk}/")
+    traces = _charts_drawn(browser)
+    assert len(traces) == 4 + 2 * 3  # 4 run charts + confusion and weights per family
+    assert traces[2] == 4  # ROC: three families and the chance line
+    _screenshot(browser, "run-detail")
+
+    browser.get(base + "/drift/")
+    traces = _charts_drawn(browser)
+    assert traces == [2 * 4 + 2]  # PSI and noise floor per feature, two thresholds
+    _screenshot(browser, "drift")
+    browser.find_element(By.CSS_SELECTOR, "#report-table tbody a").click()
+    assert _charts_drawn(browser) == [2, 2, 2, 2]  # baseline vs live per feature
+    _screenshot(browser, "drift-report")
+
+    browser.get(base + "/traffic/?sex=female&sort=-prob_survive")
+    _wait(browser, _by_css("#traffic-table"))
+    _screenshot(browser, "traffic")
+    browser.get(base + "/data/")
+    browser.find_element(By.CSS_SELECTOR, "#data-table tbody a").click()
+    assert "served 400 requests" in _wait(browser, _by_css(".lineage")).text
+    _screenshot(browser, "data-version")
+    _no_console_errors(browser)
+
+
+def test_it_refreshes_a_running_jobs_progress_by_itself(live_server: Any, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    User.objects.create_user("viola", password=PASSWORD)
+    run = f.run_create(status="running")  # 2 of 5 grid points done
+    _login(browser, live_server.url, "viola")
+
+    def progress(driver: Any) -> str:
+        return driver.find_element(By.CSS_SELECTOR, "[data-progress-text]").text
+
+    assert progress(browser).startswith("2 / 5")
+    TrainingRun.objects.filter(pk=run.pk).update(progress_done=4)
+    _wait(browser, lambda d: progress(d).startswith("4 / 5"), timeout=20)
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status="succeeded", active=None, finished_at=timezone.now()
+    )
+    _wait(browser, _by_css("[data-training-idle]"), timeout=20)  # reloaded when the job ended
