@@ -159,8 +159,9 @@ def test_it_searches_like_the_naive_pipeline_per_point(spark: Any, titanic_csv: 
 
     params = load_params(ROOT / "params.yaml", "quick")
     train, _ = evaluation_split(load_typed(spark, titanic_csv))
-    for family in ("lr", "rf", "gbt"):
-        points = params.points(family)
+    # GBT points that differ only in maxIter share one fit (prefix models): cover that too.
+    boosted = [{"maxIter": n, "maxDepth": d, "stepSize": 0.1} for n in (12, 6) for d in (2, 3)]
+    for family, points in [*((f, params.points(f)) for f in ("lr", "rf", "gbt")), ("gbt", boosted)]:
         fast = search_family(train, family, points, ratio=0.8, seed=42)
         naive = naive_search(train, family, points, ratio=0.8, seed=42)
         assert fast.best_params == naive.best_params

@@ -2,9 +2,10 @@
 
 TrainValidationSplit splits its input once (rand(seed) >= trainRatio) and refits the whole
 pipeline at every grid point, although the preprocessing sees the same rows each time. Here the
-preprocessing is fitted once on the TVS training rows, its vectors are cached, and only the
-estimators are searched; the winner is refitted as a whole pipeline on all training rows, as
-TrainValidationSplit does. `naive_search` is the reference it must agree with.
+preprocessing is fitted once on the TVS training rows, its vectors are cached, only the
+estimators are searched (GBT points that differ only in maxIter share one fit), and the winner
+is refitted as a whole pipeline on all training rows, as TrainValidationSplit does.
+`naive_search` is the reference it must agree with.
 """
 
 import time
@@ -14,8 +15,9 @@ from multiprocessing.pool import ThreadPool
 from typing import Any
 
 import numpy as np
-from pyspark import inheritable_thread_target
+from pyspark import SparkContext, inheritable_thread_target
 from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.classification import GBTClassificationModel
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
 from pyspark.sql import DataFrame
@@ -53,6 +55,40 @@ def _tvs_split(train: DataFrame, ratio: float, seed: int) -> tuple[DataFrame, Da
     return frame.filter(~condition), frame.filter(condition)
 
 
+def _fit_groups(family: str, points: list[dict[str, Any]]) -> list[list[int]]:
+    """Grid points that one fit can answer: GBT points differing only in maxIter share a fit.
+
+    Gradient boosting without subsampling (subsamplingRate 1, no validation set) builds round k
+    from rounds 1..k-1 alone, so the first n trees of a longer run are exactly the model that
+    maxIter=n would train. Every other family fits each point on its own.
+    """
+    if family != "gbt":
+        return [[index] for index in range(len(points))]
+    groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+    for index, point in enumerate(points):
+        key = tuple(sorted((k, v) for k, v in point.items() if k != "maxIter"))
+        groups.setdefault(key, []).append(index)
+    return [sorted(members, key=lambda i: -points[i]["maxIter"]) for members in groups.values()]
+
+
+def _gbt_prefix(model: Any, rounds: int) -> GBTClassificationModel:
+    """The model made of the first `rounds` trees of a fitted GBT model (same JVM class)."""
+    context = SparkContext._active_spark_context  # the session is thread-local; the context not
+    assert context is not None
+    jvm, gateway = context._jvm, context._gateway  # type: ignore[attr-defined]
+    java = model._java_obj
+    trees, weights = java.trees(), java.treeWeights()
+    tree_class = jvm.org.apache.spark.ml.regression.DecisionTreeRegressionModel
+    sub_trees = gateway.new_array(tree_class, rounds)
+    sub_weights = gateway.new_array(jvm.double, rounds)
+    for i in range(rounds):
+        sub_trees[i], sub_weights[i] = trees[i], weights[i]
+    prefix = jvm.org.apache.spark.ml.classification.GBTClassificationModel(
+        java.uid(), sub_trees, sub_weights, java.numFeatures(), 2
+    )
+    return GBTClassificationModel(prefix)
+
+
 def search_family(
     train: DataFrame,
     family: str,
@@ -72,18 +108,26 @@ def search_family(
     train_vec.count(), valid_vec.count()
     evaluator = _evaluator()
 
-    def fit_point(index: int) -> tuple[int, float]:
-        model = estimator(family, points[index]).fit(train_vec)
-        return index, evaluator.evaluate(model.transform(valid_vec))
+    def fit_group(indices: list[int]) -> list[tuple[int, float]]:
+        # The group's first point has the most boosting rounds; the others are its prefixes.
+        model = estimator(family, points[indices[0]]).fit(train_vec)
+        scored = []
+        for index in indices:
+            rounds = points[index].get("maxIter")
+            candidate = model if index == indices[0] else _gbt_prefix(model, rounds)
+            scored.append((index, evaluator.evaluate(candidate.transform(valid_vec))))
+        return scored
 
+    groups = _fit_groups(family, points)
     aucs = [float("nan")] * len(points)
     try:
-        with ThreadPool(processes=max(1, min(parallelism, len(points)))) as pool:
-            task = inheritable_thread_target(train.sparkSession)(fit_point)
-            for index, auc in pool.imap_unordered(task, range(len(points))):
-                aucs[index] = auc
-                if on_point:
-                    on_point(family, index, points[index], auc)
+        with ThreadPool(processes=max(1, min(parallelism, len(groups)))) as pool:
+            task = inheritable_thread_target(train.sparkSession)(fit_group)
+            for scored in pool.imap_unordered(task, groups):
+                for index, auc in scored:
+                    aucs[index] = auc
+                    if on_point:
+                        on_point(family, index, points[index], auc)
     finally:
         train_vec.unpersist()
         valid_vec.unpersist()
