@@ -6,10 +6,12 @@ project, and a django-q2 `qcluster` worker — all configured only through the e
 variables docker-compose.yml passes. Everything goes through real HTTP, S3 and SQL.
 """
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psutil
 import psycopg2
 import pytest
 
@@ -74,25 +77,34 @@ class Processes:
         )
         self.started.append((name, proc))
 
-    def stop_all(self) -> None:
-        for _, proc in reversed(self.started):
-            if proc.poll() is None:
-                os.killpg(proc.pid, 15)
-        for _, proc in self.started:
+    def _members(self) -> list[psutil.Process]:
+        """Live processes of every started session (zombies awaiting a reaper do not count)."""
+        sessions = {proc.pid for _, proc in self.started}
+        members = []
+        for candidate in psutil.process_iter(["pid"]):
             try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
-                proc.wait()
+                if os.getsid(candidate.pid) in sessions and (
+                    candidate.status() != psutil.STATUS_ZOMBIE
+                ):
+                    members.append(candidate)
+            except (ProcessLookupError, psutil.Error):
+                continue
+        return members
 
-    def alive_children(self) -> list[str]:
-        leftovers = []
-        for name, proc in self.started:
-            found = subprocess.run(
-                ["pgrep", "-s", str(proc.pid)], capture_output=True, text=True, check=False
-            ).stdout.split()
-            leftovers += [f"{name}:{pid}" for pid in found]
-        return leftovers
+    def stop_all(self) -> list[str]:
+        """SIGTERM every session (the JVM a worker started included), then SIGKILL stragglers."""
+        for _, proc in reversed(self.started):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for _, proc in self.started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=30)
+        _, alive = psutil.wait_procs(self._members(), timeout=20)
+        for straggler in alive:
+            with contextlib.suppress(psutil.Error):
+                straggler.kill()
+        psutil.wait_procs(alive, timeout=10)
+        return [f"{p.pid}" for p in self._members()]
 
 
 def _http(
@@ -231,8 +243,7 @@ def topology(tmp_path: Path) -> Iterator[dict[str, Any]]:
             "tmp": tmp_path,
         }
     finally:
-        procs.stop_all()
-        leftovers = procs.alive_children()
+        leftovers = procs.stop_all()
         _admin_sql(f"DROP DATABASE IF EXISTS {app_db} WITH (FORCE)")
         _admin_sql(f"DROP DATABASE IF EXISTS {mlflow_db} WITH (FORCE)")
         assert leftovers == [], f"processes left behind: {leftovers}"
