@@ -26,6 +26,7 @@ import psutil
 import psycopg2
 import pytest
 
+from tests.factories import SEED_EXAMPLE
 from tests.support.processes import ROOT, free_port, wait_for_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -35,15 +36,6 @@ S3_KEYS = {
     "AWS_ACCESS_KEY_ID": "topology-test",
     "AWS_SECRET_ACCESS_KEY": "topology-secret",
     "AWS_DEFAULT_REGION": "us-east-1",
-}
-SEED_EXAMPLE = {
-    "Pclass": 3,
-    "Sex": "male",
-    "Age": 22,
-    "SibSp": 1,
-    "Parch": 0,
-    "Fare": 7.25,
-    "Embarked": "S",
 }
 
 

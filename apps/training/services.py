@@ -514,6 +514,13 @@ def _event(
     )
 
 
+def _requests_decide(target: ModelVersion, status: str, *, actor: str, note: str) -> None:
+    """Close the version's pending approval requests with the decision."""
+    PromotionRequest.objects.filter(
+        model_version=target, status=PromotionRequest.Status.PENDING
+    ).update(status=status, decided_by=actor, decided_at=timezone.now(), note=note)
+
+
 def _champion_move(
     target: ModelVersion, *, old_status: str, action: str, reason: str, actor: str, note: str
 ) -> ModelVersion:
@@ -527,14 +534,7 @@ def _champion_move(
         target.status, target.is_champion = ModelVersion.Status.CHAMPION, True
         target.champion_since = timezone.now()
         target.save(update_fields=["status", "is_champion", "champion_since"])
-        PromotionRequest.objects.filter(
-            model_version=target, status=PromotionRequest.Status.PENDING
-        ).update(
-            status=PromotionRequest.Status.APPROVED,
-            decided_by=actor,
-            decided_at=timezone.now(),
-            note=note,
-        )
+        _requests_decide(target, PromotionRequest.Status.APPROVED, actor=actor, note=note)
         _event(action, reason, actor, old, target, target.gate_evidence, note)
         # Last step inside the transaction: if the registry refuses, nothing above is kept.
         registry.alias_set(
@@ -603,14 +603,7 @@ def model_version_reject(*, version: int, actor: str, note: str = "") -> ModelVe
     with transaction.atomic():
         target.status = ModelVersion.Status.REJECTED
         target.save(update_fields=["status"])
-        PromotionRequest.objects.filter(
-            model_version=target, status=PromotionRequest.Status.PENDING
-        ).update(
-            status=PromotionRequest.Status.REJECTED,
-            decided_by=actor,
-            decided_at=timezone.now(),
-            note=note,
-        )
+        _requests_decide(target, PromotionRequest.Status.REJECTED, actor=actor, note=note)
         _event(
             PromotionEvent.Action.REJECT,
             PromotionEvent.Reason.MANUAL,

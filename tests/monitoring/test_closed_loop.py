@@ -1,11 +1,9 @@
 """The whole loop with real parts: Spark training, HTTP traffic, drift, retrain, promotion."""
 
-import io
 import json
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django_q.conf import Conf
 from rest_framework.test import APIClient
 
@@ -14,18 +12,9 @@ from apps.monitoring.services import traffic_simulate
 from apps.training.models import DataVersion, ModelVersion, TrainingRun
 from apps.training.services import training_run_execute, training_run_request
 from tests.factories import SEED_EXAMPLE
+from tests.support.commands import drift_check
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def _drift_check() -> tuple[int, dict[str, Any]]:
-    out = io.StringIO()
-    try:
-        call_command("drift_check", "--json", stdout=out)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    return code, json.loads(out.getvalue())
 
 
 def test_it_retrains_on_fresh_labels_and_serves_the_new_champion(
@@ -52,14 +41,14 @@ def test_it_retrains_on_fresh_labels_and_serves_the_new_champion(
         rows=60, shift="none", with_labels=False, base_url=live_server.url, seed=11
     )
     assert calm.answered == 60
-    code, report = _drift_check()
+    code, report = drift_check()
     assert (code, report["verdict"]) == (0, "none")
 
     sent = traffic_simulate(
         rows=300, shift="first_class_surge", with_labels=True, base_url=live_server.url, seed=12
     )
     assert (sent.answered, sent.labelled, dict(sent.versions)) == (300, 300, {"1": 300})
-    code, report = _drift_check()
+    code, report = drift_check()
     assert (code, report["verdict"]) == (42, "critical"), report
     assert report["features"]["Pclass"]["drifted"]
     assert report["retrain_note"].startswith("retrain started")
@@ -82,7 +71,7 @@ def test_it_retrains_on_fresh_labels_and_serves_the_new_champion(
         rows=200, shift="fare_inflation", with_labels=True, base_url=live_server.url, seed=13
     )
     assert again.versions == {"2": 200}
-    code, report = _drift_check()
+    code, report = drift_check()
     assert code == 42
     assert "cooldown" in report["retrain_note"]
     assert TrainingRun.objects.filter(trigger="drift").count() == 1

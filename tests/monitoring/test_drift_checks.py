@@ -27,6 +27,7 @@ from apps.serving.models import InferenceLog
 from apps.training.contract import FEATURES, parse_dataset
 from apps.training.models import DataVersion, ModelVersion, TrainingRun
 from tests.factories import model_version_install
+from tests.support.commands import drift_check
 
 pytestmark = pytest.mark.django_db
 
@@ -73,16 +74,6 @@ def _sample(rows: list[dict[str, Any]], n: int, seed: int = 3) -> list[dict[str,
     return [dict(rng.choice(rows)) for _ in range(n)]
 
 
-def _drift_check() -> tuple[int, dict[str, Any]]:
-    out = io.StringIO()
-    try:
-        call_command("drift_check", "--json", stdout=out)
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    return code, json.loads(out.getvalue())
-
-
 def test_it_bins_in_sql_exactly_as_the_reference_rule(
     champion: ModelVersion, rows: list[dict[str, Any]]
 ) -> None:
@@ -108,7 +99,7 @@ def test_it_reports_no_drift_for_in_distribution_traffic(
     champion: ModelVersion, rows: list[dict[str, Any]]
 ) -> None:
     _log(_sample(rows, 300))
-    code, report = _drift_check()
+    code, report = drift_check()
     assert (code, report["verdict"], report["rows"], report["model_version"]) == (0, "none", 300, 1)
     assert all(not f["drifted"] for f in report["features"].values())
     assert NoiseFloor.objects.filter(window_rows=300).count() == 1
@@ -119,7 +110,7 @@ def test_it_reports_critical_drift_and_exits_42(
 ) -> None:
     shifted = [{**p, "Fare": p["Fare"] * 2 if p["Fare"] else p["Fare"]} for p in _sample(rows, 200)]
     _log(shifted)
-    code, report = _drift_check()
+    code, report = drift_check()
     assert (code, report["verdict"]) == (42, "critical")
     assert report["features"]["Fare"]["drifted"]
     assert report["features"]["Fare"]["psi"] >= 0.3 > report["features"]["Sex"]["psi"]
@@ -134,10 +125,10 @@ def test_it_needs_enough_rows_and_a_champion(
     champion: ModelVersion, rows: list[dict[str, Any]]
 ) -> None:
     _log(_sample(rows, 49))
-    code, report = _drift_check()
+    code, report = drift_check()
     assert (code, report["verdict"], report["rows"]) == (0, "insufficient_data", 49)
     ModelVersion.objects.update(is_champion=None, status="retired")
-    code, report = _drift_check()
+    code, report = drift_check()
     assert (code, report["verdict"]) == (0, "insufficient_data")
     assert "no champion" in report["error"]
 
