@@ -215,7 +215,7 @@ SPECTACULAR_SETTINGS = {
         "apps.serving.schema.forbid_additional_properties",
     ],
 }
-# Shared by every process (throttle counts): a table in the main database.
+# A cache shared by every process: a table in the main database.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",

@@ -5,7 +5,6 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
@@ -27,6 +26,7 @@ from apps.serving.services import (
     prediction_batch_create,
     prediction_create,
     serving_reload,
+    throttle_count,
 )
 
 ERROR_CODES: dict[type[Exception], int] = {
@@ -61,10 +61,10 @@ class PayloadTooLarge(APIException):
 
 
 class PredictThrottle(BaseThrottle):
-    """Per-client fixed-window counter in the shared cache: one counter per client and window.
+    """Per-client fixed-window limit counted in the database, shared by every web process.
 
-    DRF's rate throttles keep every request's timestamp in one cache entry, which at thousands
-    of requests a minute means rewriting a list of thousands of floats per request.
+    One UPSERT per request; DRF's rate throttles instead rewrite a cached list with every
+    request's timestamp, thousands of entries at the default rate.
     """
 
     def __init__(self) -> None:
@@ -82,14 +82,7 @@ class PredictThrottle(BaseThrottle):
             return True
         now = time.time()
         window = int(now // self.period)
-        key = f"throttle:predict:{self.get_ident(request)}:{window}"
-        if cache.add(key, 1, timeout=self.period * 2):
-            return True
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=self.period * 2)
-            return True
+        count = throttle_count(ident=f"predict:{self.get_ident(request)}", window=window)
         self.wait_seconds = (window + 1) * self.period - now
         return count <= self.limit
 

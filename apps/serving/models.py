@@ -41,3 +41,19 @@ class InferenceLog(models.Model):
             "Fare": self.fare,
             "Embarked": self.embarked,
         }
+
+
+class ThrottleCounter(models.Model):
+    """Requests of one client in one fixed window, shared by every web process."""
+
+    ident = models.CharField(max_length=64)
+    window = models.BigIntegerField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ident", "window"], name="one_counter_per_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ident} @ {self.window}: {self.count}"

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.serving.loader import LoadedModel, champion_cache
-from apps.serving.models import InferenceLog
+from apps.serving.models import InferenceLog, ThrottleCounter
 from apps.training import registry
 
 
@@ -63,6 +63,16 @@ def _log_row(
     )
 
 
+def _insert(row: InferenceLog) -> None:
+    """One INSERT that is durable when it returns: autocommit outside a transaction (one round
+    trip), a savepoint inside one so that a duplicate id does not poison the outer block."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    else:
+        row.save(force_insert=True)
+
+
 def _as_prediction(row: InferenceLog) -> Prediction:
     return Prediction(row.request_id, row.prob_survive, row.label, row.model_version)
 
@@ -87,8 +97,7 @@ def prediction_create(
             latency_ms=(time.perf_counter() - started) * 1000,
         )
         try:
-            with transaction.atomic():
-                row.save(force_insert=True)
+            _insert(row)
         except IntegrityError:
             replayed = _replay(request_id)  # a retried request: answer what was logged
             if replayed is None:
@@ -172,3 +181,25 @@ def serving_reload() -> ReloadResult:
     if current is None:
         raise ServiceUnavailable("no champion model yet")
     return ReloadResult(current.version, registry_version, registry_version == current.version)
+
+
+def throttle_count(*, ident: str, window: int) -> int:
+    """Count one request of `ident` in `window` and return the window's total (one statement)."""
+    quote = connection.ops.quote_name  # "window" is a reserved word in PostgreSQL
+    table, window_column, count_column = (
+        quote(ThrottleCounter._meta.db_table),
+        quote("window"),
+        quote("count"),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (ident, {window_column}, {count_column}) "  # noqa: S608
+            f"VALUES (%s, %s, 1) ON CONFLICT (ident, {window_column}) "
+            f"DO UPDATE SET {count_column} = {table}.{count_column} + 1 "
+            f"RETURNING {count_column}",
+            [ident[:64], window],
+        )
+        count = int(cursor.fetchone()[0])
+    if count == 1:  # a client's first request in a window: drop windows nobody needs any more
+        ThrottleCounter.objects.filter(window__lt=window - 1).delete()
+    return count

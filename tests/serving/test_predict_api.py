@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from apps.serving.models import InferenceLog
@@ -229,7 +228,6 @@ def test_it_throttles_per_client_in_the_shared_cache(
 ) -> None:
     from rest_framework.settings import api_settings
 
-    cache.clear()
     monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "predict", "3/min")
     answers = [
         _post(api, SEED_EXAMPLE, HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(5)
@@ -245,3 +243,16 @@ def test_it_throttles_per_client_in_the_shared_cache(
 def test_it_never_returns_nan(api: APIClient, champion: ModelVersion) -> None:
     body = _post(api, {**SEED_EXAMPLE, "Fare": 10000, "Age": 0}).json()
     assert math.isfinite(body["prob_survive"]) and 0 <= body["prob_survive"] <= 1
+
+
+def test_it_counts_per_client_and_window_and_forgets_old_windows() -> None:
+    from apps.serving.models import ThrottleCounter
+    from apps.serving.services import throttle_count
+
+    assert [throttle_count(ident="a", window=10) for _ in range(3)] == [1, 2, 3]
+    assert throttle_count(ident="b", window=10) == 1
+    assert throttle_count(ident="a", window=11) == 1
+    assert throttle_count(ident="a", window=13) == 1  # windows before 12 are no longer needed
+    assert sorted(ThrottleCounter.objects.values_list("ident", "window", "count")) == [
+        ("a", 13, 1)
+    ]
