@@ -253,6 +253,4 @@ def test_it_counts_per_client_and_window_and_forgets_old_windows() -> None:
     assert throttle_count(ident="b", window=10) == 1
     assert throttle_count(ident="a", window=11) == 1
     assert throttle_count(ident="a", window=13) == 1  # windows before 12 are no longer needed
-    assert sorted(ThrottleCounter.objects.values_list("ident", "window", "count")) == [
-        ("a", 13, 1)
-    ]
+    assert sorted(ThrottleCounter.objects.values_list("ident", "window", "count")) == [("a", 13, 1)]
