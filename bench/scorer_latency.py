@@ -133,14 +133,16 @@ def _print_table(rows: list[dict[str, Any]], batch: int) -> None:
     print("\nmedian latency per call in ms: (a) mlflow.pyfunc Spark flavour, (b) portable scorer")
     print(
         f"{'family':<7}{'a 1 row':>10}{'b 1 row':>10}{'a/b':>9}"
-        f"{f'a {batch}':>10}{f'b {batch}':>10}{'a/b':>8}{'max|dp|':>10}"
+        f"{f'a {batch}':>10}{f'b {batch}':>10}{'a/b':>8}{'max|dp|':>10}{'labels!=':>10}"
     )
     for r in rows:
         print(
             f"{r['family']:<7}{r['pyfunc_single_ms']:>10.2f}{r['scorer_single_ms']:>10.3f}"
             f"{r['single_ratio']:>9.0f}{r['pyfunc_batch_ms']:>10.1f}{r['scorer_batch_ms']:>10.2f}"
             f"{r['batch_ratio']:>8.1f}{r['max_abs_prob_diff_vs_spark']:>10.1e}"
+            f"{r['label_mismatches_vs_pyfunc']:>10}"
         )
+    print("max|dp|: scorer vs Spark probabilities on all rows; labels!=: vs the pyfunc's labels")
 
 
 def _parse_args() -> argparse.Namespace:
