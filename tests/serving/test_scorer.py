@@ -14,19 +14,8 @@ import pytest
 
 from apps.serving.scorer import PortableScorer, ScorerChecksumError, ScorerFormatError
 from apps.training.export import export_pipeline_model, write_scorer_file
+from tests.factories import NAMES
 
-NAMES = [
-    "Pclass",
-    "Age",
-    "SibSp",
-    "Parch",
-    "Fare",
-    "Sex=male",
-    "Sex=female",
-    "Embarked=S",
-    "Embarked=C",
-    "Embarked=Q",
-]
 PREPROCESSING: dict[str, Any] = {
     "assembly": [
         *({"column": name, "kind": "numeric"} for name in NAMES[:5]),
