@@ -43,16 +43,17 @@ from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from apps.core.features import FEATURES  # noqa: E402
 from apps.monitoring import psi  # noqa: E402
 from apps.monitoring.models import DriftBaseline, DriftReport, NoiseFloor  # noqa: E402
-from apps.monitoring.services import (  # noqa: E402
-    _bin_case,  # the grouping-sets variant must bin exactly as the service does
-    drift_baseline_create,
+from apps.monitoring.services.baselines import drift_baseline_for  # noqa: E402
+from apps.monitoring.services.drift_checks import (  # noqa: E402
+    _bin_case,
     drift_report_create,
     window_counts,
 )
 from apps.serving.models import InferenceLog  # noqa: E402
-from apps.training.contract import FEATURES, parse_dataset  # noqa: E402
+from apps.training.contract import parse_dataset  # noqa: E402
 from tests.factories import model_version_install  # noqa: E402
 
 RESULTS = RESULTS_DIR / "drift_scale.json"
@@ -230,9 +231,11 @@ def _parse_args() -> argparse.Namespace:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Champion + baseline, then grow the log to each size and time the check there."""
     migrate(ENV)
-    champion = model_version_install(1)
     rows = titanic_rows()
-    baseline_s, baseline = _timed(lambda: drift_baseline_create(model_version=champion, rows=rows))
+    profile_s, profile = _timed(lambda: psi.build_baseline(psi.rows_to_columns(rows)))
+    champion = model_version_install(1, feature_profile=profile)
+    baseline_s, baseline = _timed(lambda: drift_baseline_for(champion))
+    baseline_s += profile_s
     now = timezone.now()
     results, inserted, insert_s = [], 0, {}
     for size in args.sizes:

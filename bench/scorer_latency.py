@@ -25,9 +25,9 @@ import pyspark  # noqa: E402
 from pyspark.ml import PipelineModel  # noqa: E402
 from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 
-from apps.serving.scorer import PortableScorer  # noqa: E402
-from apps.training.contract import FEATURES  # noqa: E402
-from apps.training.export import write_scorer_file  # noqa: E402
+from apps.core.features import FEATURES  # noqa: E402
+from apps.portable.exporter import write_scorer_file  # noqa: E402
+from apps.portable.scorer import PortableScorer  # noqa: E402
 from apps.training.params import parse_families  # noqa: E402
 from apps.training.spark.pipeline import evaluation_split, full_pipeline, load_typed  # noqa: E402
 from apps.training.spark.session import spark_session  # noqa: E402

@@ -62,6 +62,6 @@ def mlflow_store(tmp_path: Path, settings: Any) -> str:
 @pytest.fixture
 def ingested(dvc_repo: Path, titanic_bytes: bytes) -> Any:
     """The built-in data set ingested as the current data version of an isolated repo."""
-    from apps.training.services import data_version_ingest
+    from apps.training.services.data_versions import data_version_ingest
 
     return data_version_ingest(data=titanic_bytes, source="test").data_version

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.portable.format import canonical_json
 from apps.training import registry
-from apps.training.export import canonical_json
 from apps.training.models import DataVersion, ModelVersion, TrainingRun
 
 NAMES = [
@@ -70,7 +70,12 @@ def data_version(md5: str = "0" * 32) -> DataVersion:
 
 
 def model_version_install(
-    version: int, *, champion: bool = True, intercept: float = 0.5, cache_dir: Path | None = None
+    version: int,
+    *,
+    champion: bool = True,
+    intercept: float = 0.5,
+    cache_dir: Path | None = None,
+    feature_profile: dict[str, Any] | None = None,
 ) -> ModelVersion:
     """Write a scorer file into the model cache and register a mirror row for it."""
     cache = cache_dir or settings.MODEL_CACHE_DIR
@@ -97,4 +102,5 @@ def model_version_install(
         metrics={"eval_auc": 0.85},
         status="champion" if champion else "candidate",
         is_champion=True if champion else None,
+        feature_profile=feature_profile or {},
     )

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "apps.training",
     "apps.serving",
     "apps.monitoring",
+    "apps.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +130,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.dashboard.context_processors.layout",
             ],
         },
     },

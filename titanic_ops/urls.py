@@ -21,5 +21,5 @@ urlpatterns = [
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("", include("apps.training.urls")),
+    path("", include("apps.dashboard.urls")),
 ]

@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.monitoring.models import DriftBaseline, DriftReport, NoiseFloor
-from apps.training.admin import ReadOnlyAdmin
 
 
 @admin.register(DriftReport)

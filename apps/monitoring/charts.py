@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from apps.training.charts import Figure, figure
+from apps.core.charts import Figure, figure
 
 FEATURE_COLORS = ("#2563eb", "#16a34a", "#ea580c", "#9333ea", "#0891b2", "#db2777", "#65a30d")
 

@@ -1,6 +1,46 @@
+"""Reads of drift reports: the JSON document, pages, the PSI history of the charts."""
+
 from typing import Any
 
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+
 from apps.monitoring.models import DriftReport
+
+REPORTS_PER_PAGE = 25
+HISTORY_LIMIT = 200
+
+
+def drift_report_page(number: str | None) -> Page:
+    reports = DriftReport.objects.select_related("retrain_run").defer("features")
+    return Paginator(reports, REPORTS_PER_PAGE).get_page(number)
+
+
+def drift_report_history(limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """The latest `limit` checks that computed PSI, oldest first (the chart's x axis)."""
+    recent = (
+        DriftReport.objects.filter(max_psi__isnull=False)
+        .order_by("-created_at", "-id")
+        .values("created_at", "features", "thresholds", "verdict")[:limit]
+    )
+    return list(reversed(recent))
+
+
+def drift_thresholds(history: list[dict[str, Any]]) -> tuple[float, float]:
+    """(warning, critical) PSI thresholds: those of the latest check, else the settings."""
+    latest = history[-1]["thresholds"] if history else {}
+    return (
+        float(latest.get("threshold", settings.PSI_THRESHOLD)),
+        float(latest.get("critical", settings.PSI_CRITICAL)),
+    )
+
+
+def drift_report_get(report_id: int) -> DriftReport | None:
+    return DriftReport.objects.select_related("retrain_run").filter(pk=report_id).first()
+
+
+def drift_report_latest_light() -> DriftReport | None:
+    return DriftReport.objects.defer("features").first()
 
 
 def drift_report_document(report: DriftReport) -> dict[str, Any]:
@@ -23,7 +63,3 @@ def drift_report_document(report: DriftReport) -> dict[str, Any]:
         "retrain_note": report.retrain_note,
         "error": report.error,
     }
-
-
-def drift_report_latest() -> DriftReport | None:
-    return DriftReport.objects.first()

@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.training.contract import FEATURES
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+
+from apps.core.features import FEATURES
+from apps.training.contract import parse_dataset
+from apps.training.selectors.data_versions import data_version_current
+from apps.training.services.data_versions import data_version_bytes
 
 SHIFTS = ("none", "fare_inflation", "first_class_surge", "older_passengers")
 
@@ -96,3 +102,22 @@ def traffic_send(
             else:
                 result.errors[f"feedback {status}"] += 1
     return result
+
+
+SIMULATOR_USERNAME = "traffic-simulator"
+
+
+def traffic_simulate(
+    *, rows: int, shift: str, with_labels: bool, base_url: str, seed: int
+) -> SimulationResult:
+    """Replay labelled rows of the current data version against a running server."""
+    current = data_version_current()
+    if current is None:
+        raise ValueError("there is no data version to sample passengers from")
+    source = parse_dataset(data_version_bytes(current)).rows
+    token = ""
+    if with_labels:
+        user, _ = get_user_model().objects.get_or_create(username=SIMULATOR_USERNAME)
+        token = Token.objects.get_or_create(user=user)[0].key
+    passengers = sample_passengers(source, rows, shift=shift, seed=seed)
+    return traffic_send(passengers, base_url=base_url, token=token, with_labels=with_labels)

@@ -1,6 +1,6 @@
 """django-q2 entry points for monitoring."""
 
-from apps.monitoring.services import drift_report_create
+from apps.monitoring.services.drift_checks import drift_report_create
 
 
 def drift_check_task() -> str:

@@ -1,11 +1,11 @@
 """Dashboard pages of drift monitoring: PSI over time, the report list, one report's bins."""
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from apps.monitoring import charts
-from apps.monitoring import dashboard_selectors as selectors
-from apps.training.dashboard import dashboard_view, page_render
+from apps.core.pages import dashboard_view
+from apps.monitoring import charts, selectors
 
 
 @dashboard_view
@@ -22,7 +22,7 @@ def drift(request: HttpRequest) -> HttpResponse:
         "critical": critical,
         "history_count": len(history),
     }
-    return page_render(request, "monitoring/drift.html", context)
+    return render(request, "monitoring/drift.html", context)
 
 
 @dashboard_view
@@ -36,4 +36,4 @@ def drift_report(request: HttpRequest, report_id: int) -> HttpResponse:
         for name, doc in (report.features or {}).items()
     ]
     context = {"report": report, "features": features}
-    return page_render(request, "monitoring/report_detail.html", context)
+    return render(request, "monitoring/report_detail.html", context)

@@ -17,7 +17,7 @@ from rest_framework.views import APIView, exception_handler
 
 from apps.serving import serializers as s
 from apps.serving.loader import NoChampionModel
-from apps.serving.selectors import serving_health
+from apps.serving.selectors.health import serving_health
 from apps.serving.services import (
     AlreadyLabelled,
     InferenceNotFound,

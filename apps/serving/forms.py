@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from apps.serving.dashboard_selectors import SORTS
+from apps.serving.selectors.inference_log import SORTS
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
 ANY = [("", "any")]

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from apps.serving.scorer import PortableScorer
+from apps.portable.scorer import PortableScorer
 from apps.training.models import ModelVersion
+from apps.training.services.model_versions import model_version_scorer
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,6 @@ class _ChampionCache:
         self.reload_error = ""  # the last /reload failed (sticky until one succeeds)
 
     def _load(self, row: ModelVersion) -> LoadedModel:
-        from apps.training.services import model_version_scorer  # MLflow only on a cache miss
-
         return LoadedModel(row.version, row.family, model_version_scorer(row))
 
     def refresh(self, *, force: bool = False) -> None:

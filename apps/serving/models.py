@@ -3,6 +3,8 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from apps.core.features import LOG_COLUMNS
+
 
 class InferenceLog(models.Model):
     """One answered prediction, written before the answer is sent. No names, ids or addresses."""
@@ -32,15 +34,8 @@ class InferenceLog(models.Model):
         return f"inference {self.request_id} v{self.model_version} p={self.prob_survive:.3f}"
 
     def features(self) -> dict[str, object]:
-        return {
-            "Pclass": self.pclass,
-            "Sex": self.sex,
-            "Age": self.age,
-            "SibSp": self.sibsp,
-            "Parch": self.parch,
-            "Fare": self.fare,
-            "Embarked": self.embarked,
-        }
+        """The request's features keyed by their API names."""
+        return {name: getattr(self, column) for name, column in LOG_COLUMNS.items()}
 
 
 class ThrottleCounter(models.Model):

@@ -5,7 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-FEATURE_FIELDS = ("Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
+from apps.core.features import SPEC, Feature
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -60,20 +60,24 @@ class StrictSerializer(serializers.Serializer):
         return value
 
 
-class PassengerSerializer(StrictSerializer):
-    Pclass = StrictIntegerField(min_value=1, max_value=3)
-    Sex = StrictChoiceField(choices=["male", "female"])
-    Age = StrictFloatField(
-        min_value=0, max_value=120, allow_null=True, required=False, default=None
+def _feature_field(feature: Feature) -> serializers.Field:
+    """The API field of one feature, with the contract's type, domain and nullability."""
+    optional: dict[str, Any] = (
+        {"allow_null": True, "required": False, "default": None} if feature.nullable else {}
     )
-    SibSp = StrictIntegerField(min_value=0, max_value=20)
-    Parch = StrictIntegerField(min_value=0, max_value=20)
-    Fare = StrictFloatField(
-        min_value=0, max_value=10000, allow_null=True, required=False, default=None
-    )
-    Embarked = StrictChoiceField(
-        choices=["C", "Q", "S"], allow_null=True, required=False, default=None
-    )
+    if feature.kind in ("integer", "choice_integer"):
+        return StrictIntegerField(min_value=feature.low, max_value=feature.high, **optional)
+    if feature.kind == "float":
+        return StrictFloatField(min_value=feature.low, max_value=feature.high, **optional)
+    return StrictChoiceField(choices=list(feature.choices), **optional)
+
+
+# One field per feature of the spec, in the spec's order.
+PassengerSerializer = type(
+    "PassengerSerializer",
+    (StrictSerializer,),
+    {feature.name: _feature_field(feature) for feature in SPEC},
+)
 
 
 class BatchSerializer(StrictSerializer):

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from apps.core.features import log_values
 from apps.serving.loader import LoadedModel, champion_cache
 from apps.serving.models import InferenceLog, ThrottleCounter
 from apps.training import registry
@@ -50,13 +51,7 @@ def _log_row(
         request_id=request_id,
         model_version=model.version,
         batch_id=batch_id,
-        pclass=features["Pclass"],
-        sex=features["Sex"],
-        age=features["Age"],
-        sibsp=features["SibSp"],
-        parch=features["Parch"],
-        fare=features["Fare"],
-        embarked=features["Embarked"],
+        **log_values(features),
         prob_survive=probability,
         label=_label(probability),
         latency_ms=latency_ms,

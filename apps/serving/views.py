@@ -1,29 +1,17 @@
-"""Dashboard pages of the serving side: the inference log (filter, page, CSV) and plotly.js."""
+"""Dashboard pages of the serving side: the inference log (filter, page, CSV)."""
 
 import csv
 from collections.abc import Iterator
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from apps.serving import dashboard_selectors as selectors
+from apps.core.pages import dashboard_view
 from apps.serving.forms import TrafficFilterForm
-from apps.training.dashboard import dashboard_view, page_render, plotly_js_path
-
-ASSET_MAX_AGE = 365 * 24 * 3600
-
-
-@require_GET
-def plotly_js(request: HttpRequest) -> FileResponse:
-    """Serve plotly.js offline; the URL carries the package version, so cache it for a year."""
-    path = plotly_js_path()
-    if not path.exists():
-        raise Http404("plotly.min.js is missing from the plotly package")
-    response = FileResponse(path.open("rb"), content_type="text/javascript; charset=utf-8")
-    response["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE}, immutable"
-    return response
+from apps.serving.selectors import inference_log as selectors
 
 
 def _filters(request: HttpRequest) -> TrafficFilterForm:
@@ -37,7 +25,7 @@ def traffic(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         messages.error(request, "Some filters are not valid; fix them to see the traffic.")
         context = {"form": form, "page": None, "versions": selectors.inference_versions()}
-        return page_render(request, "serving/traffic.html", context, status=400)
+        return render(request, "serving/traffic.html", context, status=400)
     cleaned = form.cleaned_data if form.is_bound else {}
     rows = selectors.inference_filter(cleaned)
     query = request.GET.copy()
@@ -48,7 +36,7 @@ def traffic(request: HttpRequest) -> HttpResponse:
         "versions": selectors.inference_versions(),
         "query": query.urlencode(),
     }
-    return page_render(request, "serving/traffic.html", context)
+    return render(request, "serving/traffic.html", context)
 
 
 class _Echo:

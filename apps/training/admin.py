@@ -1,10 +1,8 @@
 """Raw records in the Django admin, read-only: changes go through the services (dashboard, CLI)."""
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.training.models import (
     DataVersion,
     ModelVersion,
@@ -12,19 +10,6 @@ from apps.training.models import (
     PromotionRequest,
     TrainingRun,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Browse and search only: a hand-edited status would bypass the gate and the audit trail."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(DataVersion)

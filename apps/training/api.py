@@ -13,12 +13,8 @@ from apps.training.contract import ContractError
 from apps.training.dvc import DvcError
 from apps.training.models import ModelVersion, TrainingRun
 from apps.training.params import FAMILIES
-from apps.training.services import (
-    TrainingDataError,
-    TrainingRefused,
-    data_version_ingest,
-    training_run_enqueue,
-)
+from apps.training.services.data_versions import TrainingDataError, data_version_ingest
+from apps.training.services.training_runs import TrainingRefused, training_run_enqueue
 
 MAX_CSV_BYTES = 50 * 1024 * 1024
 

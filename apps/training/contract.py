@@ -10,10 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-REQUIRED_COLUMNS = ("Survived", "Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
-FEATURES = ("Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
-NUMERIC_FEATURES = ("Pclass", "Age", "SibSp", "Parch", "Fare")
-CATEGORICAL_FEATURES = ("Sex", "Embarked")
+from apps.core.features import BY_NAME, CATEGORICAL_FEATURES, REQUIRED_COLUMNS
+
 MAX_REPORTED_ERRORS = 20
 
 Row = dict[str, Any]
@@ -24,27 +22,6 @@ class ContractError(ValueError):
 
 
 @dataclass
-class _Field:
-    kind: str  # "int", "float", "choice" (strings) or "choice_int"
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-    nullable: bool = False
-
-
-FIELDS: dict[str, _Field] = {
-    "Survived": _Field("int", 0, 1),
-    "Pclass": _Field("choice_int", choices=("1", "2", "3")),
-    "Sex": _Field("choice", choices=("male", "female")),
-    "Age": _Field("float", 0, 120, nullable=True),
-    "SibSp": _Field("int", 0, 20),
-    "Parch": _Field("int", 0, 20),
-    "Fare": _Field("float", 0, 10000, nullable=True),
-    "Embarked": _Field("choice", choices=("C", "Q", "S"), nullable=True),
-}
-
-
-@dataclass
 class Dataset:
     rows: list[Row]
     columns: list[str]
@@ -52,20 +29,20 @@ class Dataset:
 
 
 def _parse_value(name: str, raw: str) -> Any:
-    spec = FIELDS[name]
+    spec = BY_NAME[name]
     text = raw.strip()
     if text == "":
         if spec.nullable:
             return None
         raise ValueError("is empty")
-    if spec.kind in ("choice", "choice_int"):
+    if spec.kind in ("choice", "choice_integer"):
         if text not in spec.choices:
             raise ValueError(f"is {text!r}, expected one of {', '.join(spec.choices)}")
-        return int(text) if spec.kind == "choice_int" else text
+        return int(text) if spec.kind == "choice_integer" else text
     try:
-        value: float = int(text) if spec.kind == "int" else float(text)
+        value: float = int(text) if spec.kind == "integer" else float(text)
     except ValueError:
-        expected = "an integer" if spec.kind == "int" else "a number"
+        expected = "an integer" if spec.kind == "integer" else "a number"
         raise ValueError(f"is {text!r}, not {expected}") from None
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"is {text!r}, not a finite number")

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from apps.training.dashboard_selectors import training_families, training_profiles
+from apps.training.selectors.training_runs import training_families, training_profiles
 
 
 class RetrainForm(forms.Form):

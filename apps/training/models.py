@@ -119,6 +119,8 @@ class ModelVersion(models.Model):
     best_params = models.JSONField(default=dict)
     metrics = models.JSONField(default=dict, help_text="evaluation metrics on the fixed split")
     gate_evidence = models.JSONField(default=dict, blank=True)
+    # The binned training rows (apps.core.bins): what drift monitoring compares traffic with.
+    feature_profile = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CANDIDATE)
     # NULL unless champion: the partial unique index keeps exactly one champion.
     is_champion = models.BooleanField(null=True, default=None, editable=False)

@@ -9,7 +9,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from apps.serving.scorer import PortableScorer, ScorerChecksumError
+from apps.portable.scorer import PortableScorer, ScorerChecksumError
 
 
 def _client(tracking_uri: str) -> Any:

@@ -1,4 +1,4 @@
-"""Dashboard pages: overview, training runs, models and promotions, data versions.
+"""Dashboard pages of training: runs, one run's results, models and promotions.
 
 Views are thin: a selector for what a page shows, one service call for what a button does.
 """
@@ -8,32 +8,28 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.monitoring.dashboard_selectors import drift_report_latest_light
-from apps.serving.dashboard_selectors import traffic_summary
-from apps.serving.scorer import ScorerChecksumError
+from apps.core.pages import dashboard_view
+from apps.portable.format import ScorerChecksumError
 from apps.training import charts
-from apps.training import dashboard_selectors as selectors
-from apps.training.dashboard import (
-    APPROVE_PERMISSION,
-    RETRAIN_PERMISSION,
-    dashboard_view,
-    page_render,
-)
 from apps.training.forms import DecisionForm, RetrainForm
 from apps.training.registry import RegistryError
-from apps.training.services import (
+from apps.training.selectors import model_versions, training_runs
+from apps.training.services.data_versions import TrainingDataError
+from apps.training.services.model_versions import (
     PromotionError,
-    TrainingDataError,
-    TrainingRefused,
     model_version_promote,
     model_version_reject,
     model_version_rollback,
-    training_run_enqueue,
 )
+from apps.training.services.training_runs import TrainingRefused, training_run_enqueue
 
+APPROVE_PERMISSION = "training.approve_modelversion"
+RETRAIN_PERMISSION = "training.add_trainingrun"
+APPROVE_PERMISSION = "training.approve_modelversion"
+RETRAIN_PERMISSION = "training.add_trainingrun"
 # What a promotion button can run into; each carries a message meant for people.
 DECISION_ERRORS = (PromotionError, RegistryError, ScorerChecksumError)
 
@@ -43,39 +39,24 @@ _approver_only = permission_required(APPROVE_PERMISSION, raise_exception=True)
 
 @dashboard_view
 @require_GET
-def overview(request: HttpRequest) -> HttpResponse:
-    active = selectors.training_run_active()
-    context = {
-        "champion": selectors.champion_detail(),
-        "traffic": traffic_summary(hours=24),
-        "drift": drift_report_latest_light(),
-        "active_run": active,
-        "progress": selectors.training_run_progress(active),
-        "pending_count": selectors.promotion_pending_count(),
-    }
-    return page_render(request, "dashboard/overview.html", context)
-
-
-@dashboard_view
-@require_GET
 def run_progress(request: HttpRequest) -> JsonResponse:
     """The active job's progress (polled by the overview and the runs page); null when idle."""
     return JsonResponse(
-        {"active": selectors.training_run_progress(selectors.training_run_active())}
+        {"active": training_runs.training_run_progress(training_runs.training_run_active())}
     )
 
 
 @dashboard_view
 @require_GET
 def runs(request: HttpRequest) -> HttpResponse:
-    active = selectors.training_run_active()
+    active = training_runs.training_run_active()
     context = {
-        "page": selectors.training_run_page(request.GET.get("page")),
+        "page": training_runs.training_run_page(request.GET.get("page")),
         "form": RetrainForm(),
         "active_run": active,
-        "progress": selectors.training_run_progress(active),
+        "progress": training_runs.training_run_progress(active),
     }
-    return page_render(request, "training/run_list.html", context)
+    return render(request, "training/run_list.html", context)
 
 
 @dashboard_view
@@ -106,40 +87,40 @@ def retrain(request: HttpRequest) -> HttpResponseRedirect:
 @dashboard_view
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = selectors.training_run_get(run_id)
+    run = training_runs.training_run_get(run_id)
     if run is None:
         raise Http404("no such training run")
-    families = selectors.training_run_families(run)
+    families = training_runs.training_run_families(run)
     context = {
         "run": run,
         "families": families,
-        "metric_rows": selectors.training_run_metric_table(families),
-        "models": selectors.model_versions_of_run(run),
-        "progress": selectors.training_run_progress(run if run.active else None),
+        "metric_rows": training_runs.training_run_metric_table(families),
+        "models": model_versions.model_versions_of_run(run),
+        "progress": training_runs.training_run_progress(run if run.active else None),
         "figures": charts.run_figures(families),
         "per_family": [
             {"family": family, "result": result, **charts.family_figures(family, result)}
             for family, result in families.items()
         ],
     }
-    return page_render(request, "training/run_detail.html", context)
+    return render(request, "training/run_detail.html", context)
 
 
 @dashboard_view
 @require_GET
 def models(request: HttpRequest) -> HttpResponse:
-    champion = selectors.champion_detail()
-    decisions = selectors.promotion_pending_decisions(champion)
+    champion = model_versions.champion_detail()
+    decisions = model_versions.promotion_pending_decisions(champion)
     context = {
         "champion": champion,
         "decisions": [
             {"decision": d, "figure": charts.auc_difference(d.evidence)} for d in decisions
         ],
-        "versions": selectors.model_version_page(request.GET.get("page")),
-        "events": selectors.promotion_event_page(request.GET.get("events")),
+        "versions": model_versions.model_version_page(request.GET.get("page")),
+        "events": model_versions.promotion_event_page(request.GET.get("events")),
         "form": DecisionForm(),
     }
-    return page_render(request, "training/models.html", context)
+    return render(request, "training/models.html", context)
 
 
 def _decide(request: HttpRequest, act: Callable[[str, str], str]) -> HttpResponse:
@@ -189,28 +170,6 @@ def model_rollback(request: HttpRequest) -> HttpResponse:
             return f"Rolled back: version {done.version} is the champion again."
 
         return _decide(request, act)
-    current, previous = selectors.rollback_plan()
+    current, previous = model_versions.rollback_plan()
     context = {"current": current, "previous": previous, "form": DecisionForm()}
-    return page_render(request, "training/rollback_confirm.html", context)
-
-
-@dashboard_view
-@require_GET
-def data_versions(request: HttpRequest) -> HttpResponse:
-    context = {"rows": selectors.data_version_rows()}
-    return page_render(request, "training/data_list.html", context)
-
-
-@dashboard_view
-@require_GET
-def data_version_detail(request: HttpRequest, data_version_id: int) -> HttpResponse:
-    data_version = selectors.data_version_get(data_version_id)
-    if data_version is None:
-        raise Http404("no such data version")
-    context = {
-        "dv": data_version,
-        "lineage": selectors.data_version_lineage(data_version),
-        "children": selectors.data_version_children(data_version),
-        "summary": data_version.summary,
-    }
-    return page_render(request, "training/data_detail.html", context)
+    return render(request, "training/rollback_confirm.html", context)

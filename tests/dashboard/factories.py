@@ -15,9 +15,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.monitoring.models import DriftReport
+from apps.portable.format import canonical_json
 from apps.serving.models import InferenceLog
 from apps.training import registry
-from apps.training.export import canonical_json
 from apps.training.models import (
     DataVersion,
     ModelVersion,

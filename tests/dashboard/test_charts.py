@@ -3,13 +3,14 @@
 import json
 import math
 
+from apps.core import charts as chart_kit
 from apps.monitoring import charts as drift_charts
 from apps.training import charts
 from tests.dashboard.factories import family_result
 
 
 def test_it_replaces_values_json_cannot_carry() -> None:
-    cleaned = charts.clean({"a": [1.0, math.nan, {"b": math.inf}], "c": (2, -math.inf)})
+    cleaned = chart_kit.clean({"a": [1.0, math.nan, {"b": math.inf}], "c": (2, -math.inf)})
     assert cleaned == {"a": [1.0, None, {"b": None}], "c": [2, None]}
     json.dumps(cleaned, allow_nan=False)  # raises if anything slipped through
 

@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.serving.dashboard_selectors import traffic_summary
 from apps.serving.models import InferenceLog
+from apps.serving.selectors.inference_log import traffic_summary
 from tests.dashboard import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ from django_q.conf import Conf
 from rest_framework.test import APIClient
 
 from apps.monitoring.models import DriftReport
-from apps.monitoring.services import traffic_simulate
+from apps.monitoring.simulation import traffic_simulate
 from apps.training.models import DataVersion, ModelVersion, TrainingRun
-from apps.training.services import training_run_execute, training_run_request
+from apps.training.services.training_runs import training_run_execute, training_run_request
 from tests.factories import SEED_EXAMPLE
 from tests.support.commands import drift_check
 

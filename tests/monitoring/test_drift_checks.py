@@ -14,18 +14,16 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
+from apps.core.features import FEATURES
 from apps.monitoring import psi
-from apps.monitoring.models import DriftBaseline, DriftReport, NoiseFloor
-from apps.monitoring.services import (
-    drift_baseline_create,
-    drift_baseline_publish,
-    drift_report_create,
-    labelled_data_version_create,
-    window_counts,
-)
+from apps.monitoring.models import DriftReport, NoiseFloor
+from apps.monitoring.services.baselines import drift_baseline_for
+from apps.monitoring.services.drift_checks import drift_report_create, window_counts
+from apps.monitoring.services.retraining import labelled_data_version_create
 from apps.serving.models import InferenceLog
-from apps.training.contract import FEATURES, parse_dataset
+from apps.training.contract import parse_dataset
 from apps.training.models import DataVersion, ModelVersion, TrainingRun
+from apps.training.services.model_versions import feature_profile_publish
 from tests.factories import model_version_install
 from tests.support.commands import drift_check
 
@@ -41,9 +39,7 @@ def rows(titanic_bytes: bytes) -> list[dict[str, Any]]:
 def champion(rows: list[dict[str, Any]], settings: Any, tmp_path: Path) -> ModelVersion:
     settings.MODEL_CACHE_DIR = tmp_path / "models"
     settings.DATA_DIR = tmp_path / "data"
-    version = model_version_install(1)
-    drift_baseline_create(model_version=version, rows=rows)
-    return version
+    return model_version_install(1, feature_profile=psi.build_baseline(psi.rows_to_columns(rows)))
 
 
 def _log(passengers: list[dict[str, Any]], *, version: int = 1, minutes_ago: float = 1) -> None:
@@ -77,7 +73,7 @@ def _sample(rows: list[dict[str, Any]], n: int, seed: int = 3) -> list[dict[str,
 def test_it_bins_in_sql_exactly_as_the_reference_rule(
     champion: ModelVersion, rows: list[dict[str, Any]]
 ) -> None:
-    baseline = DriftBaseline.objects.get(model_version=champion).baseline
+    baseline = drift_baseline_for(champion).baseline
     passengers = _sample(rows, 400)
     for feature in ("Age", "Fare", "SibSp", "Parch"):  # values exactly on every edge
         for edge in baseline["features"][feature]["edges"]:
@@ -197,7 +193,7 @@ def test_it_extends_the_data_with_fresh_labels_once(
 def test_it_publishes_the_champion_s_baseline_as_standard_json(
     champion: ModelVersion, settings: Any
 ) -> None:
-    drift_baseline_publish(model_version=champion)
+    feature_profile_publish(model_version=champion)
     text = (settings.DATA_DIR / "drift_baseline_titanic.json").read_text()
     assert "Infinity" not in text and "NaN" not in text
     document = json.loads(text)

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from apps.core.features import FEATURES
 from apps.monitoring.psi import (
-    FEATURES,
     Baseline,
     bin_count,
     bin_counts,

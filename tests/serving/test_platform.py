@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from apps.serving.platform import admin_user_ensure
+from apps.dashboard.supervisor import admin_user_ensure
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from apps.portable.scorer import PortableScorer
 from apps.serving.models import InferenceLog
-from apps.serving.scorer import PortableScorer
 from apps.training.models import ModelVersion
 from tests.factories import SEED_EXAMPLE, model_version_install, scorer_dict
 

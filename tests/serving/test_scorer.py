@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from apps.serving.scorer import PortableScorer, ScorerChecksumError, ScorerFormatError
-from apps.training.export import export_pipeline_model, write_scorer_file
+from apps.portable.exporter import export_pipeline_model, write_scorer_file
+from apps.portable.scorer import PortableScorer, ScorerChecksumError, ScorerFormatError
 from tests.factories import NAMES
 
 PREPROCESSING: dict[str, Any] = {
@@ -437,7 +437,7 @@ def test_it_rejects_an_unsupported_stage(tmp_path: Path) -> None:
 
 def test_it_keeps_pyspark_and_django_out_of_the_scoring_path() -> None:
     code = (
-        "import sys, apps.serving.scorer, apps.training.export; "
+        "import sys, apps.portable.scorer, apps.portable.exporter; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'django')))"
     )
     root = Path(__file__).resolve().parents[2]

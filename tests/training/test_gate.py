@@ -8,13 +8,8 @@ import pytest
 from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
-from apps.training.gate import (
-    GatePolicy,
-    auc_difference,
-    class_metrics,
-    gate_evaluate,
-    roc_auc,
-)
+from apps.training.gate import GatePolicy, gate_evaluate
+from apps.training.metrics import auc_difference, class_metrics, roc_auc
 
 Scores = npt.NDArray[np.float64]
 

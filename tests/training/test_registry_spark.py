@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from mlflow import MlflowClient
 
-from apps.serving.scorer import ScorerChecksumError
+from apps.portable.scorer import ScorerChecksumError
 from apps.training import registry
 from apps.training.models import (
     DataVersion,
@@ -16,7 +16,8 @@ from apps.training.models import (
     PromotionRequest,
     TrainingRun,
 )
-from apps.training.services import model_version_scorer, training_run_execute, training_run_request
+from apps.training.services.model_versions import model_version_scorer
+from apps.training.services.training_runs import training_run_execute, training_run_request
 
 pytestmark = [pytest.mark.spark, pytest.mark.django_db]
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from apps.serving.scorer import PortableScorer
-from apps.training.export import write_scorer_file
+from apps.portable.exporter import write_scorer_file
+from apps.portable.scorer import PortableScorer
 
 pytestmark = pytest.mark.spark
 

@@ -10,8 +10,8 @@ import pytest
 
 from apps.training import dvc
 from apps.training.models import DataVersion, TrainingRun
-from apps.training.services import (
-    TrainingDataError,
+from apps.training.services.data_versions import TrainingDataError
+from apps.training.services.training_runs import (
     TrainingRefused,
     training_run_execute,
     training_run_request,
@@ -126,7 +126,7 @@ def test_it_stops_before_spark_when_the_data_changed(ingested: DataVersion, dvc_
 def test_it_stops_when_an_old_version_left_the_cache(
     ingested: DataVersion, dvc_repo: Path, titanic_bytes: bytes
 ) -> None:
-    from apps.training.services import data_version_ingest
+    from apps.training.services.data_versions import data_version_ingest
 
     data_version_ingest(data=titanic_bytes[:20000].rsplit(b"\n", 1)[0] + b"\n", source="cut")
     dvc.cache_path(dvc_repo, ingested.md5).unlink()

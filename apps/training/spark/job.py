@@ -16,9 +16,9 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from apps.training import gate, tracking
-from apps.training.contract import FEATURES
-from apps.training.export import write_scorer_file
+from apps.core.features import FEATURES
+from apps.portable.exporter import write_scorer_file
+from apps.training import metrics, tracking
 from apps.training.params import TrainingParams
 from apps.training.spark.pipeline import (
     LABEL,
@@ -107,12 +107,12 @@ def _evaluate(family: str, model: PipelineModel, evaluation: DataFrame) -> dict[
     rows = scored.select(LABEL, F.col("probability")).collect()
     y = np.array([int(row[LABEL]) for row in rows])
     p = np.array([float(row["probability"][1]) for row in rows])
-    metrics = gate.class_metrics(y, p)
+    found = metrics.class_metrics(y, p)
     return {
         "auc": float(auc),
-        "accuracy": metrics["accuracy"],
-        "per_class": metrics["per_class"],
-        "confusion_matrix": metrics["confusion_matrix"],
+        "accuracy": found["accuracy"],
+        "per_class": found["per_class"],
+        "confusion_matrix": found["confusion_matrix"],
         "roc": tracking.roc_curve(y, p),
         "pr": tracking.pr_curve(y, p),
         "feature_weights": _feature_weights(family, model),

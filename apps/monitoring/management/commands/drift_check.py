@@ -4,7 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.monitoring.selectors import drift_report_document
-from apps.monitoring.services import drift_report_create
+from apps.monitoring.services.drift_checks import drift_report_create
 
 EXIT_DRIFT = 42
 

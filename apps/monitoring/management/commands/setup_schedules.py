@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from apps.monitoring.services import schedules_setup
+from apps.monitoring.schedules import schedules_setup
 
 
 class Command(BaseCommand):

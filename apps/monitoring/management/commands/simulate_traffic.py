@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.monitoring.services import traffic_simulate
-from apps.monitoring.simulation import SHIFTS
+from apps.monitoring.simulation import SHIFTS, traffic_simulate
 
 
 class Command(BaseCommand):

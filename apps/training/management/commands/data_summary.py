@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.training.models import DataVersion
-from apps.training.selectors import data_version_current
+from apps.training.selectors.data_versions import data_version_current
 
 
 class Command(BaseCommand):

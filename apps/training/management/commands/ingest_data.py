@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from apps.training.contract import ContractError
 from apps.training.dataset import DatasetUnavailable
 from apps.training.dvc import DvcError
-from apps.training.services import data_version_ingest_file
+from apps.training.services.data_versions import data_version_ingest_file
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.training.management.commands._actor import cli_actor
 from apps.training.registry import RegistryError, ScorerChecksumError
-from apps.training.services import PromotionError, model_version_promote
+from apps.training.services.model_versions import PromotionError, model_version_promote
 
 
 class Command(BaseCommand):

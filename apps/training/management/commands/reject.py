@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.training.management.commands._actor import cli_actor
-from apps.training.services import PromotionError, model_version_reject
+from apps.training.services.model_versions import PromotionError, model_version_reject
 
 
 class Command(BaseCommand):

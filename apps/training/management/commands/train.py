@@ -4,9 +4,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.training.models import TrainingRun
-from apps.training.selectors import model_version_champion
-from apps.training.services import (
-    TrainingDataError,
+from apps.training.selectors.model_versions import model_version_champion
+from apps.training.services.data_versions import TrainingDataError
+from apps.training.services.training_runs import (
     TrainingRefused,
     training_run_execute,
     training_run_request,

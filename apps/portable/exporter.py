@@ -5,7 +5,6 @@ A saved PipelineModel is a directory of stages; each stage keeps its parameters 
 This module reads those files with pyarrow, so it must never import pyspark.
 """
 
-import hashlib
 import json
 import math
 from collections.abc import Callable
@@ -15,7 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-FORMAT = "titanic-ops-scorer/1"
+from apps.portable.format import FORMAT, MAX_CATEGORIES, canonical_json, sha256_of
+
 FAMILY_BY_CLASS = {
     "org.apache.spark.ml.classification.LogisticRegressionModel": "lr",
     "org.apache.spark.ml.classification.RandomForestClassificationModel": "rf",
@@ -30,8 +30,6 @@ ASSEMBLER_CLASS = "org.apache.spark.ml.feature.VectorAssembler"
 SCALER_CLASS = "org.apache.spark.ml.feature.StandardScalerModel"
 # Spark writes ml.linalg vectors and matrices as structs whose `type` field says the layout.
 SPARSE, DENSE = 0, 1
-# Categorical splits become bitmasks in the scorer; a signed 64-bit mask holds 63 categories.
-MAX_CATEGORIES = 63
 
 
 class _Stage:
@@ -373,17 +371,8 @@ def export_pipeline_model(model_dir: Path) -> dict[str, Any]:
     }
 
 
-def canonical_json(scorer: dict[str, Any]) -> bytes:
-    """Sorted-key compact JSON; refuses NaN and infinities, which JSON cannot carry."""
-    try:
-        text = json.dumps(scorer, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except ValueError as error:
-        raise ValueError(f"scorer holds a non-finite number: {error}") from error
-    return text.encode()
-
-
 def write_scorer_file(model_dir: Path, out_path: Path) -> str:
     """Export the PipelineModel at model_dir to out_path as canonical JSON; return its sha256."""
     payload = canonical_json(export_pipeline_model(model_dir))
     out_path.write_bytes(payload)
-    return hashlib.sha256(payload).hexdigest()
+    return sha256_of(payload)

@@ -3,7 +3,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from apps.serving.platform import platform_run
+from apps.dashboard.supervisor import platform_run
 
 
 class Command(BaseCommand):

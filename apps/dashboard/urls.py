@@ -1,8 +1,9 @@
-"""The dashboard's URL map (namespace `dashboard`): pages of all three apps and the login."""
+"""The dashboard's URL map (namespace `dashboard`): the shell's pages, each app's pages, login."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from apps.dashboard import views as shell
 from apps.monitoring import views as monitoring
 from apps.serving import views as serving
 from apps.training import views as training
@@ -10,7 +11,7 @@ from apps.training import views as training
 app_name = "dashboard"
 
 urlpatterns = [
-    path("", training.overview, name="overview"),
+    path("", shell.overview, name="overview"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -37,7 +38,7 @@ urlpatterns = [
     path("drift/<int:report_id>/", monitoring.drift_report, name="drift-report"),
     path("traffic/", serving.traffic, name="traffic"),
     path("traffic/export.csv", serving.traffic_csv, name="traffic-csv"),
-    path("data/", training.data_versions, name="data"),
-    path("data/<int:data_version_id>/", training.data_version_detail, name="data-version"),
-    path("assets/plotly.min.js", serving.plotly_js, name="plotly"),
+    path("data/", shell.data_list, name="data"),
+    path("data/<int:data_version_id>/", shell.data_detail, name="data-version"),
+    path("assets/plotly.min.js", shell.plotly_js, name="plotly"),
 ]

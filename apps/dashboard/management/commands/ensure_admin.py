@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from apps.serving.platform import admin_user_ensure
+from apps.dashboard.supervisor import admin_user_ensure
 
 
 class Command(BaseCommand):

@@ -1,10 +1,9 @@
 """Score rows with an exported Spark PipelineModel using numpy alone (no Spark, no Django).
 
-The plain-data form comes from `apps.training.export`; every rule here mirrors what the fitted
+The plain-data form comes from `apps.portable.exporter`; every rule here mirrors what the fitted
 Spark stages do, so the probabilities agree with Spark's own to rounding error.
 """
 
-import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -13,19 +12,17 @@ from typing import Any
 
 import numpy as np
 
-FORMAT = "titanic-ops-scorer/1"
-FAMILIES = ("lr", "rf", "gbt")
-# Categorical splits are bitmasks over category codes; code 63 never has a bit set, so any value
-# that is not a small non-negative integer goes right, as in Spark (not in the left set).
-NO_CATEGORY = 63
+from apps.portable.format import (
+    FAMILIES,
+    FORMAT,
+    MAX_CATEGORIES,
+    ScorerChecksumError,
+    ScorerFormatError,
+    sha256_of,
+)
 
-
-class ScorerFormatError(ValueError):
-    """The scorer data is not something this module knows how to score."""
-
-
-class ScorerChecksumError(ValueError):
-    """The scorer file's bytes are not the ones that were registered."""
+# Any value that is not a small non-negative integer gets this code, which no left set holds.
+NO_CATEGORY = MAX_CATEGORIES
 
 
 class _Features:
@@ -269,7 +266,7 @@ class PortableScorer:
     def load(cls, path: Path, expected_sha256: str) -> "PortableScorer":
         """Read a scorer file, refusing it unless its sha256 is the expected one."""
         payload = path.read_bytes()
-        actual = hashlib.sha256(payload).hexdigest()
+        actual = sha256_of(payload)
         expected = expected_sha256.strip().lower()
         if actual != expected:
             raise ScorerChecksumError(
@@ -286,3 +283,6 @@ class PortableScorer:
         if not rows:
             return np.zeros(0)
         return self._model(self._features.transform(rows))
+
+
+__all__ = ["FORMAT", "PortableScorer", "ScorerChecksumError", "ScorerFormatError"]

@@ -1,4 +1,4 @@
-"""Read-only queries of the dashboard's traffic figures, aggregated in the database."""
+"""Reads of the inference log: traffic figures aggregated in the database, filtered pages, CSV."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,6 +9,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from apps.core.features import LOG_COLUMNS
 from apps.serving.models import InferenceLog
 
 LOGS_PER_PAGE = 50
@@ -27,13 +28,7 @@ CSV_COLUMNS = (
     "request_id",
     "created_at",
     "model_version",
-    "pclass",
-    "sex",
-    "age",
-    "sibsp",
-    "parch",
-    "fare",
-    "embarked",
+    *LOG_COLUMNS.values(),
     "prob_survive",
     "label",
     "latency_ms",
