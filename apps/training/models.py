@@ -121,6 +121,9 @@ class ModelVersion(models.Model):
     gate_evidence = models.JSONField(default=dict, blank=True)
     # The binned training rows (apps.core.bins): what drift monitoring compares traffic with.
     feature_profile = models.JSONField(default=dict, blank=True)
+    # Platt's a, b and the evaluation-score deciles (apps.training.calibration): what estimated
+    # performance and prediction drift read, applied with numpy alone.
+    calibration = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CANDIDATE)
     # NULL unless champion: the partial unique index keeps exactly one champion.
     is_champion = models.BooleanField(null=True, default=None, editable=False)

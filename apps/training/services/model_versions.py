@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.core import bins
 from apps.portable.scorer import PortableScorer
 from apps.training import registry
+from apps.training.calibration import calibration_record
 from apps.training.gate import GatePolicy, gate_evaluate
 from apps.training.models import ModelVersion, PromotionEvent, PromotionRequest, TrainingRun
 from apps.training.selectors.model_versions import (
@@ -79,6 +80,9 @@ def model_version_register(*, run: TrainingRun, outcome: Any) -> ModelVersion:
     try:
         model_version_scorer(candidate)  # the registered files must load before any decision
         _feature_profile_record(candidate, rows=outcome.training_rows)
+        calibration_record(
+            model_version=candidate, scores=best["eval_scores"], labels=outcome.evaluation_labels
+        )
         _model_version_decide(candidate, run=run, outcome=outcome, scores=best["eval_scores"])
     except Exception as exc:
         # A version whose registration did not complete can never be promoted by accident.
