@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "apps.training",
     "apps.serving",
     "apps.monitoring",
+    "apps.alerts",
     "apps.dashboard",
 ]
 
@@ -292,5 +293,20 @@ MODEL_CACHE_DIR = VAR_DIR / "models"
 DRIFT_WINDOW_HOURS = env_float("DRIFT_WINDOW_HOURS", 24.0, minimum=0.01)
 DRIFT_CHECK_MINUTES = env_int("DRIFT_CHECK_MINUTES", 15, minimum=1)
 DRIFT_RETRAIN_ON = env_choice("DRIFT_RETRAIN_ON", "critical", ("critical", "warning", "off"))
+# An estimated accuracy or AUC this far below the evaluation-time figure is a drift signal.
+PERFORMANCE_DROP_TOLERANCE = env_float("PERFORMANCE_DROP_TOLERANCE", 0.05, minimum=0.0)
 RETRAIN_COOLDOWN_MINUTES = env_int("RETRAIN_COOLDOWN_MINUTES", 60, minimum=0)
 DRIFT_BASELINE_FILENAME = "drift_baseline_titanic.json"
+
+# --- foresight: shadow replay of a candidate, alerts ---------------------------------------------
+SHADOW_REPLAY_ROWS = env_int("SHADOW_REPLAY_ROWS", 5000, minimum=1)
+ALERT_WEBHOOK_TIMEOUT_SECONDS = env_float("ALERT_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+ALERT_WEBHOOK_MAX_ATTEMPTS = env_int("ALERT_WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+# Attempt n waits BACKOFF * 2**(n-1) after attempt n-1 failed: 30 s, 1, 2, 4, 8 min by default.
+ALERT_WEBHOOK_BACKOFF_SECONDS = env_float("ALERT_WEBHOOK_BACKOFF_SECONDS", 30.0, minimum=0.0)
+ALERT_BASE_URL = env_str("ALERT_BASE_URL", "http://127.0.0.1:9090")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "titanic-ops@localhost")

@@ -51,6 +51,10 @@ class DriftReport(models.Model):
     max_psi = models.FloatField(null=True, blank=True)
     features = models.JSONField(default=dict, blank=True, help_text="per-feature PSI and floor")
     thresholds = models.JSONField(default=dict, blank=True)
+    # The champion's estimated performance (with band), realised figures where labels arrived,
+    # and the drop signal (apps.monitoring.estimation); prediction drift of its scores.
+    performance = models.JSONField(default=dict, blank=True)
+    prediction = models.JSONField(default=dict, blank=True)
     trigger = models.CharField(max_length=20, default="manual")
     retrain_run = models.ForeignKey(
         "training.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

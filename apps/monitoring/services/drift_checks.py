@@ -13,6 +13,7 @@ from apps.core.features import LOG_COLUMNS
 from apps.monitoring import psi
 from apps.monitoring.models import DriftReport
 from apps.monitoring.services.baselines import drift_baseline_for, noise_floors_for
+from apps.monitoring.services.performance_estimates import performance_window
 from apps.monitoring.services.retraining import drift_retrain_trigger
 from apps.serving.models import InferenceLog
 from apps.training.models import ModelVersion
@@ -119,12 +120,18 @@ def drift_report_create(*, trigger: str = "manual", now: datetime | None = None)
         min_rows=settings.MIN_INFER_ROWS,
         floors=floors or None,
     )
+    performance, prediction = performance_window(champion=champion, start=start, end=end)
+    verdict = result.verdict
+    if performance.get("drops") and verdict == DriftReport.Verdict.NONE:
+        verdict = DriftReport.Verdict.WARNING  # an estimated drop is a drift signal of its own
     report = DriftReport.objects.create(
         window_start=start,
         window_end=end,
         rows=rows,
         model_version=champion.version,
-        verdict=result.verdict,
+        verdict=verdict,
+        performance=performance,
+        prediction=prediction,
         max_psi=result.max_psi,
         thresholds=thresholds,
         trigger=trigger,
