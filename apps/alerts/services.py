@@ -93,7 +93,9 @@ def alert_email_send(*, event_id: int) -> int:
 def _post(endpoint: WebhookEndpoint, event: AlertEvent, delivery_id: int) -> tuple[int, str]:
     body = json.dumps(alert_payload(event), sort_keys=True).encode()
     stamp = int(time.time())
-    request = urllib.request.Request(
+    if not endpoint.url.startswith(("http://", "https://")):
+        return 0, f"refused: {endpoint.url!r} is not an http(s) URL"
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
         endpoint.url,
         data=body,
         method="POST",
