@@ -71,3 +71,28 @@ class DriftReport(models.Model):
     @property
     def drifted(self) -> bool:
         return self.verdict in (self.Verdict.WARNING, self.Verdict.CRITICAL)
+
+
+class ShadowReplay(models.Model):
+    """A candidate and the champion scoring the same recent logged requests, off the live path."""
+
+    candidate_version = models.PositiveIntegerField()
+    champion_version = models.PositiveIntegerField(null=True, blank=True)
+    promotion_request = models.ForeignKey(
+        "training.PromotionRequest",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="shadow_replays",
+    )
+    rows = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    seconds = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"shadow v{self.candidate_version} vs v{self.champion_version} ({self.rows} rows)"

@@ -1,0 +1,67 @@
+"""Shadow replay: score recent logged requests with a candidate and the champion, read-only."""
+
+import time
+from typing import Any
+
+from django.conf import settings
+
+from apps.core.features import LOG_COLUMNS
+from apps.monitoring.models import ShadowReplay
+from apps.monitoring.shadow import shadow_compare
+from apps.serving.models import InferenceLog
+from apps.training.models import ModelVersion, PromotionRequest
+from apps.training.selectors.model_versions import model_version_champion
+from apps.training.services.model_versions import model_version_scorer
+
+
+class ShadowReplayError(Exception):
+    """A replay cannot run; the message says why."""
+
+
+def _logged_rows(limit: int) -> tuple[list[dict[str, Any]], list[int | None]]:
+    """The latest `limit` logged requests as API feature dicts, with their labels if known."""
+    columns = list(LOG_COLUMNS.values())
+    logged = InferenceLog.objects.order_by("-created_at", "-id").values_list(
+        *columns, "true_label"
+    )[:limit]
+    names = list(LOG_COLUMNS)
+    rows, labels = [], []
+    for values in logged:
+        rows.append(dict(zip(names, values[:-1], strict=True)))
+        labels.append(values[-1])
+    return rows, labels
+
+
+def shadow_replay_create(*, version: int, limit: int | None = None) -> ShadowReplay:
+    """Replay the last `limit` (SHADOW_REPLAY_ROWS) requests through `version` and the champion."""
+    candidate = ModelVersion.objects.filter(
+        name=settings.MLFLOW_MODEL_NAME, version=version
+    ).first()
+    if candidate is None:
+        raise ShadowReplayError(f"{settings.MLFLOW_MODEL_NAME} has no version {version}")
+    champion = model_version_champion()
+    if champion is None or champion.pk == candidate.pk:
+        raise ShadowReplayError("a shadow replay needs a champion other than the candidate")
+    started = time.perf_counter()
+    rows, labels = _logged_rows(limit or settings.SHADOW_REPLAY_ROWS)
+    # Scorers are called directly: nothing here touches the serving cache or the inference log.
+    candidate_scores = model_version_scorer(candidate).predict_proba(rows) if rows else []
+    champion_scores = model_version_scorer(champion).predict_proba(rows) if rows else []
+    result = shadow_compare(rows, candidate_scores, champion_scores, labels)
+    request = candidate.requests.filter(status=PromotionRequest.Status.PENDING).first()
+    return ShadowReplay.objects.create(
+        candidate_version=candidate.version,
+        champion_version=champion.version,
+        promotion_request=request,
+        rows=len(rows),
+        result=result,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def shadow_replay_task(*, version: int) -> int | None:
+    """The worker's entry: replay a waiting candidate; a missing champion is not an error."""
+    try:
+        return shadow_replay_create(version=version).pk
+    except ShadowReplayError:
+        return None
