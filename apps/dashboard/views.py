@@ -10,7 +10,8 @@ from django.views.decorators.http import require_GET
 
 from apps.core.pages import dashboard_view
 from apps.dashboard import lineage
-from apps.monitoring.selectors import drift_report_latest_light
+from apps.monitoring.charts import performance_over_time
+from apps.monitoring.selectors import drift_report_latest_light, performance_history
 from apps.serving.selectors.inference_log import traffic_summary
 from apps.training.selectors import data_versions, model_versions, training_runs
 
@@ -21,7 +22,9 @@ ASSET_MAX_AGE = 365 * 24 * 3600
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     active = training_runs.training_run_active()
+    history = performance_history()
     context = {
+        "performance_figure": performance_over_time(history) if history else None,
         "champion": model_versions.champion_detail(),
         "traffic": traffic_summary(hours=24),
         "drift": drift_report_latest_light(),

@@ -92,3 +92,65 @@ def distribution_pair(name: str, feature: dict[str, Any]) -> Figure:
         height=300,
         yaxis={"title": {"text": "share of rows"}, "tickformat": ".0%"},
     )
+
+
+def performance_over_time(reports: list[dict[str, Any]], metric: str = "accuracy") -> Figure:
+    """Estimated metric with its 95% band, realised values where labels came, evaluation line."""
+    times = [report["created_at"].isoformat() for report in reports]
+    cells = [report["performance"]["estimate"][metric] for report in reports]
+    realised = [(report["performance"].get("realised") or {}).get(metric) for report in reports]
+    reference = [report["performance"].get("reference", {}).get(metric) for report in reports]
+    band = {"color": "rgba(37, 99, 235, 0)"}
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "band high",
+            "x": times,
+            "y": [c["high"] for c in cells],
+            "line": band,
+            "showlegend": False,
+            "hoverinfo": "skip",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "95% band",
+            "x": times,
+            "y": [c["low"] for c in cells],
+            "line": band,
+            "fill": "tonexty",
+            "fillcolor": "rgba(37, 99, 235, 0.15)",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": f"estimated {metric}",
+            "x": times,
+            "y": [c["value"] for c in cells],
+            "line": {"color": "#2563eb"},
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": f"realised {metric} (labelled rows)",
+            "x": times,
+            "y": realised,
+            "marker": {"color": "#16a34a", "size": 9, "symbol": "diamond"},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "evaluation",
+            "x": times,
+            "y": reference,
+            "line": {"color": "#64748b", "dash": "dash", "width": 1},
+        },
+    ]
+    return figure(
+        traces,
+        f"Estimated {metric} without labels (band: 95%; diamonds: realised)",
+        height=360,
+        yaxis={"title": {"text": metric}, "range": [0, 1]},
+        xaxis={"title": {"text": "check time (UTC)"}},
+    )

@@ -26,6 +26,46 @@ def drift_report_history(limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
     return list(reversed(recent))
 
 
+def performance_history(limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """The latest `limit` checks that estimated performance, oldest first."""
+    recent = (
+        DriftReport.objects.exclude(performance={})
+        .order_by("-created_at", "-id")
+        .values("pk", "created_at", "performance")[:limit]
+    )
+    return [item for item in reversed(recent) if "estimate" in item["performance"]]
+
+
+PERFORMANCE_LABELS = {
+    "accuracy": "accuracy",
+    "precision": "precision (class 1)",
+    "recall": "recall (class 1)",
+    "auc": "ROC AUC",
+}
+
+
+def performance_rows(performance: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One table row per metric: estimate, band, realised, evaluation figure, dropped or not."""
+    if not performance or "estimate" not in performance:
+        return []
+    realised = performance.get("realised") or {}
+    rows = []
+    for name, label in PERFORMANCE_LABELS.items():
+        cell = performance["estimate"][name]
+        rows.append(
+            {
+                "label": label,
+                "value": cell["value"],
+                "low": cell["low"],
+                "high": cell["high"],
+                "realised": realised.get(name),
+                "reference": performance.get("reference", {}).get(name),
+                "drop": name in performance.get("drops", {}),
+            }
+        )
+    return rows
+
+
 def drift_thresholds(history: list[dict[str, Any]]) -> tuple[float, float]:
     """(warning, critical) PSI thresholds: those of the latest check, else the settings."""
     latest = history[-1]["thresholds"] if history else {}

@@ -1,5 +1,6 @@
 """Plotly figures (as plain JSON-able dicts) of a training run's results, for the browser."""
 
+import itertools
 from typing import Any
 
 from apps.core.charts import Figure, figure
@@ -247,3 +248,35 @@ def family_figures(family: str, result: dict[str, Any]) -> dict[str, Figure | No
         "confusion": confusion_matrix(family, matrix) if matrix else None,
         "weights": feature_weights(family, weights) if weights else None,
     }
+
+
+def shadow_scores(shadow: dict[str, Any]) -> Figure | None:
+    """Score histograms of the candidate and the champion on the same replayed requests."""
+    histograms = shadow.get("histograms") if shadow else None
+    if not histograms:
+        return None
+    edges = histograms["edges"]
+    centres = [f"{low:.1f}-{high:.1f}" for low, high in itertools.pairwise(edges)]
+    return figure(
+        [
+            {
+                "type": "bar",
+                "name": "champion",
+                "x": centres,
+                "y": histograms["champion"],
+                "marker": {"color": "#94a3b8"},
+            },
+            {
+                "type": "bar",
+                "name": "candidate",
+                "x": centres,
+                "y": histograms["candidate"],
+                "marker": {"color": "#2563eb"},
+            },
+        ],
+        "Scores on the replayed requests",
+        barmode="group",
+        height=280,
+        xaxis={"title": {"text": "P(survived)"}},
+        yaxis={"title": {"text": "requests"}},
+    )

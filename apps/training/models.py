@@ -162,6 +162,8 @@ class PromotionRequest(models.Model):
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     evidence = models.JSONField(default=dict)
+    # The latest shadow replay of the candidate on logged traffic (written by monitoring).
+    shadow = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.CharField(max_length=150, blank=True)

@@ -114,7 +114,12 @@ def models(request: HttpRequest) -> HttpResponse:
     context = {
         "champion": champion,
         "decisions": [
-            {"decision": d, "figure": charts.auc_difference(d.evidence)} for d in decisions
+            {
+                "decision": d,
+                "figure": charts.auc_difference(d.evidence),
+                "shadow_figure": charts.shadow_scores(d.request.shadow),
+            }
+            for d in decisions
         ],
         "versions": model_versions.model_version_page(request.GET.get("page")),
         "events": model_versions.promotion_event_page(request.GET.get("events")),

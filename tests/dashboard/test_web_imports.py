@@ -26,7 +26,8 @@ client.force_login(User.objects.create_superuser("root", "root@example.com", "x"
 pages = ["/", "/runs/", "/runs/1/", "/models/", "/models/rollback/", "/drift/", "/drift/1/",
          "/traffic/", "/traffic/export.csv", "/data/", "/data/1/", "/runs/active.json"]
 codes = [client.get(page).status_code for page in pages]
-loaded = sorted({m.split(".")[0] for m in sys.modules} & {"pyspark", "py4j", "mlflow", "plotly"})
+heavy = {"pyspark", "py4j", "mlflow", "plotly", "sklearn", "scipy"}
+loaded = sorted({m.split(".")[0] for m in sys.modules} & heavy)
 print(json.dumps({"codes": codes, "loaded": loaded}))
 """
 

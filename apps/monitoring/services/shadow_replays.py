@@ -49,7 +49,7 @@ def shadow_replay_create(*, version: int, limit: int | None = None) -> ShadowRep
     champion_scores = model_version_scorer(champion).predict_proba(rows) if rows else []
     result = shadow_compare(rows, candidate_scores, champion_scores, labels)
     request = candidate.requests.filter(status=PromotionRequest.Status.PENDING).first()
-    return ShadowReplay.objects.create(
+    replay = ShadowReplay.objects.create(
         candidate_version=candidate.version,
         champion_version=champion.version,
         promotion_request=request,
@@ -57,6 +57,15 @@ def shadow_replay_create(*, version: int, limit: int | None = None) -> ShadowRep
         result=result,
         seconds=time.perf_counter() - started,
     )
+    if request is not None:
+        request.shadow = {
+            **result,
+            "replay_id": replay.pk,
+            "champion_version": champion.version,
+            "created_at": replay.created_at.isoformat(),
+        }
+        request.save(update_fields=["shadow"])
+    return replay
 
 
 def shadow_replay_task(*, version: int) -> int | None:
