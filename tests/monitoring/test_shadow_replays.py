@@ -96,3 +96,21 @@ def test_it_replays_from_the_command_line(pair: None, logged: None) -> None:
     call_command("shadow", "2", "--rows", "100", stdout=out)
     assert "shadow v2 vs champion v1: 100 rows" in out.getvalue()
     assert ShadowReplay.objects.get().rows == 100
+
+
+def test_it_queues_a_replay_for_the_worker_when_a_candidate_starts_waiting(
+    pair: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    from apps.training.models import PromotionEvent
+
+    with django_capture_on_commit_callbacks(execute=True):
+        PromotionEvent.objects.create(
+            action="await", reason="gate", actor="gate", from_version=1, to_version=2
+        )
+    tasks = [SignedPackage.loads(item.payload) for item in OrmQ.objects.all()]
+    shadow = [t for t in tasks if t["func"].endswith("shadow_replay_task")]
+    assert [t["kwargs"] for t in shadow] == [{"version": 2}]
+    assert any(t["func"].endswith("alert_email_send") for t in tasks)  # and people are told

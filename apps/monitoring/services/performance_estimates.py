@@ -19,8 +19,8 @@ def _reference(champion: ModelVersion) -> dict[str, float | None]:
     positive = (metrics.get("per_class") or {}).get("1") or {}
     return {
         "accuracy": metrics.get("eval_accuracy"),
-        "precision": positive.get("precision"),
-        "recall": positive.get("recall"),
+        "precision": positive.get("precision", metrics.get("eval_precision_1")),
+        "recall": positive.get("recall", metrics.get("eval_recall_1")),
         "auc": metrics.get("eval_auc"),
     }
 
