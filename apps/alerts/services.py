@@ -59,7 +59,7 @@ def alert_emit(
             ]
     except IntegrityError:  # already told (same dedupe key)
         return None
-    transaction.on_commit(lambda: _enqueue(event, deliveries))
+    transaction.on_commit(lambda: _enqueue(event, deliveries), robust=True)
     return event
 
 

@@ -1,14 +1,26 @@
 """Turn what training and monitoring record into alerts (they never import this floor)."""
 
+import logging
 from typing import Any
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from apps.alerts import services
 from apps.alerts.models import Kind
-from apps.alerts.services import alert_emit
 from apps.monitoring.models import DriftReport
 from apps.training.models import PromotionEvent, TrainingRun
+
+logger = logging.getLogger(__name__)
+
+
+def alert_emit(**kwargs: Any) -> None:
+    """Emit, but never let telling people break the promotion, run or check that happened."""
+    try:
+        services.alert_emit(**kwargs)
+    except Exception:
+        logger.exception("alert %s could not be recorded", kwargs.get("kind"))
+
 
 _PROMOTION_KINDS = {
     PromotionEvent.Action.PROMOTE: Kind.PROMOTED,

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdmin
-from apps.monitoring.models import DriftBaseline, DriftReport, NoiseFloor
+from apps.monitoring.models import DriftBaseline, DriftReport, NoiseFloor, ShadowReplay
 
 
 @admin.register(DriftReport)
@@ -33,3 +33,17 @@ class DriftBaselineAdmin(ReadOnlyAdmin):
 class NoiseFloorAdmin(ReadOnlyAdmin):
     list_display = ("baseline", "window_rows", "created_at")
     list_select_related = ("baseline__model_version",)
+
+
+@admin.register(ShadowReplay)
+class ShadowReplayAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "created_at",
+        "candidate_version",
+        "champion_version",
+        "rows",
+        "seconds",
+        "promotion_request",
+    )
+    list_filter = ("candidate_version",)

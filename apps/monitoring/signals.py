@@ -16,4 +16,5 @@ SHADOW_TASK = "apps.monitoring.services.shadow_replays.shadow_replay_task"
 def shadow_on_await(sender: Any, instance: PromotionEvent, created: bool, **_: Any) -> None:
     if created and instance.action == PromotionEvent.Action.AWAIT and instance.to_version:
         version = instance.to_version
-        transaction.on_commit(lambda: async_task(SHADOW_TASK, version=version))
+        # robust: a queue hiccup after the commit must not turn the gate's decision into an error.
+        transaction.on_commit(lambda: async_task(SHADOW_TASK, version=version), robust=True)

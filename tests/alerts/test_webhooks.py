@@ -194,3 +194,16 @@ def test_it_lets_only_operators_manage_endpoints(
     )
     assert answer.status_code == 302
     assert json.loads(receiver.received[-1]["body"])["type"] == "test"
+
+
+def test_it_never_lets_a_broken_alert_break_the_action(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Fault injection (the only stand-in here): the alert store fails outright.
+    def broken(**_: Any) -> None:
+        raise RuntimeError("alert store down")
+
+    monkeypatch.setattr("apps.alerts.services.alert_emit", broken)
+    PromotionEvent.objects.create(
+        action="promote", reason="manual", actor="alice", from_version=1, to_version=2
+    )
+    assert PromotionEvent.objects.count() == 1
+    assert AlertEvent.objects.count() == 0
