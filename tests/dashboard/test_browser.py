@@ -195,3 +195,54 @@ def test_it_refreshes_a_running_jobs_progress_by_itself(live_server: Any, browse
         status="succeeded", active=None, finished_at=timezone.now()
     )
     _wait(browser, _by_css("[data-training-idle]"), timeout=20)  # reloaded when the job ended
+
+
+def test_it_draws_the_foresight_figures_in_a_real_browser(live_server: Any, browser: Any) -> None:
+    import numpy as np
+
+    from apps.monitoring import estimation
+    from apps.monitoring.shadow import shadow_compare
+
+    User.objects.create_user("viola", password=PASSWORD)
+    champion = f.model_version_create(1)
+    request = f.pending_request(f.model_version_create(2, status="candidate"), champion)
+    rng = np.random.default_rng(4)
+    rows = [
+        {"Sex": rng.choice(["male", "female"]), "Pclass": int(rng.integers(1, 4)), "Embarked": "S"}
+        for _ in range(400)
+    ]
+    champion_scores = rng.uniform(size=400)
+    candidate_scores = np.clip(champion_scores + rng.normal(0, 0.1, 400), 0, 1)
+    labels = [int(rng.uniform() < s) if i % 3 == 0 else None for i, s in enumerate(champion_scores)]
+    request.shadow = {
+        **shadow_compare(rows, candidate_scores, champion_scores, labels),
+        "champion_version": 1,
+    }
+    request.save(update_fields=["shadow"])
+    calibration = {"method": "sigmoid", "a": -1.0, "b": 0.0, "cov": [[0.01, 0], [0, 0.01]]}
+    now = timezone.now()
+    for hours in range(12, 0, -1):
+        report = f.drift_report_create(created_at=now - timedelta(hours=hours), psi={"Sex": 0.05})
+        # A first-class surge moves the scores up over the day; labels come back for some checks.
+        scores = np.clip(rng.uniform(0.05, 0.95, 300) + (12 - hours) * 0.02, 0, 1)
+        served = (scores > 0.5).astype(int)
+        truth = (rng.uniform(size=300) < scores).astype(int)
+        performance = {
+            "estimate": estimation.performance_estimate(calibration, scores, served),
+            "realised": estimation.performance_realised(truth, scores, served)
+            if hours % 3 == 0
+            else None,
+            "reference": {"accuracy": 0.79, "precision": 0.75, "recall": 0.7, "auc": 0.85},
+            "tolerance": 0.05,
+            "drops": {},
+            "calibration": {"method": "sigmoid", "n_rows": 145},
+        }
+        DriftReport.objects.filter(pk=report.pk).update(performance=performance)
+    _login(browser, live_server.url, "viola")
+    assert 5 in _charts_drawn(browser)  # the overview's estimate chart: band (2), estimate, ...
+    browser.get(live_server.url + "/drift/")
+    assert _charts_drawn(browser) == [2 + 2, 5]  # PSI (+floor) and thresholds; the estimate
+    _screenshot(browser, "drift-estimated-performance")
+    browser.get(live_server.url + "/models/")
+    assert _charts_drawn(browser)[-1] == 2  # candidate and champion score histograms
+    _screenshot(browser, "models-shadow-replay")
