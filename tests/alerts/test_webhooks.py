@@ -24,7 +24,7 @@ from apps.alerts.models import (
     WebhookEndpoint,
 )
 from apps.alerts.services import alert_email_send, alert_emit, webhook_delivery_attempt
-from apps.training.models import PromotionEvent
+from apps.training.models import PromotionEvent, TrainingRun
 
 pytestmark = pytest.mark.django_db
 SECRET = "receiver-shared-secret"
@@ -207,3 +207,29 @@ def test_it_never_lets_a_broken_alert_break_the_action(monkeypatch: pytest.Monke
     )
     assert PromotionEvent.objects.count() == 1
     assert AlertEvent.objects.count() == 0
+
+
+def test_it_alerts_on_critical_drift_estimated_drops_and_failed_training() -> None:
+    from django.utils import timezone as tz
+
+    from apps.monitoring.models import DriftReport
+    from tests.factories import data_version
+
+    now = tz.now()
+    DriftReport.objects.create(
+        window_start=now,
+        window_end=now,
+        verdict="critical",
+        max_psi=0.52,
+        model_version=3,
+        performance={"drops": {"accuracy": 0.08}},
+    )
+    DriftReport.objects.create(window_start=now, window_end=now, verdict="none", max_psi=0.01)
+    run = TrainingRun.objects.create(profile="quick", data_version=data_version(), active=None)
+    run.status, run.error = "failed", "executor lost"
+    run.save()
+    run.save()  # a second save of the same failure is not a second alert
+    kinds = sorted(AlertEvent.objects.values_list("kind", flat=True))
+    assert kinds == ["drift.critical", "performance.drop", "training.failed"]
+    drop = AlertEvent.objects.get(kind="performance.drop")
+    assert "accuracy -0.080" in drop.subject

@@ -114,3 +114,12 @@ def test_it_queues_a_replay_for_the_worker_when_a_candidate_starts_waiting(
     shadow = [t for t in tasks if t["func"].endswith("shadow_replay_task")]
     assert [t["kwargs"] for t in shadow] == [{"version": 2}]
     assert any(t["func"].endswith("alert_email_send") for t in tasks)  # and people are told
+
+
+def test_it_replays_everything_since_the_champion_was_promoted(pair: None, logged: None) -> None:
+    from apps.training.models import ModelVersion
+
+    cutoff = InferenceLog.objects.order_by("-created_at")[99].created_at
+    ModelVersion.objects.filter(version=1).update(champion_since=cutoff)
+    replay = shadow_replay_create(version=2, since_champion=True)
+    assert replay.rows == InferenceLog.objects.filter(created_at__gte=cutoff).count() == 100

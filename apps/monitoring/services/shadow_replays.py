@@ -1,6 +1,7 @@
 """Shadow replay: score recent logged requests with a candidate and the champion, read-only."""
 
 import time
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -18,12 +19,17 @@ class ShadowReplayError(Exception):
     """A replay cannot run; the message says why."""
 
 
-def _logged_rows(limit: int) -> tuple[list[dict[str, Any]], list[int | None]]:
-    """The latest `limit` logged requests as API feature dicts, with their labels if known."""
+def _logged_rows(
+    limit: int | None, since: datetime | None
+) -> tuple[list[dict[str, Any]], list[int | None]]:
+    """The latest logged requests as API feature dicts, with their labels if known."""
     columns = list(LOG_COLUMNS.values())
-    logged = InferenceLog.objects.order_by("-created_at", "-id").values_list(
-        *columns, "true_label"
-    )[:limit]
+    logged = InferenceLog.objects.order_by("-created_at", "-id")
+    if since is not None:
+        logged = logged.filter(created_at__gte=since)
+    logged = logged.values_list(*columns, "true_label")
+    if limit is not None:
+        logged = logged[:limit]
     names = list(LOG_COLUMNS)
     rows, labels = [], []
     for values in logged:
@@ -32,8 +38,10 @@ def _logged_rows(limit: int) -> tuple[list[dict[str, Any]], list[int | None]]:
     return rows, labels
 
 
-def shadow_replay_create(*, version: int, limit: int | None = None) -> ShadowReplay:
-    """Replay the last `limit` (SHADOW_REPLAY_ROWS) requests through `version` and the champion."""
+def shadow_replay_create(
+    *, version: int, limit: int | None = None, since_champion: bool = False
+) -> ShadowReplay:
+    """Score recent requests with `version` and the champion: the last N, or all since promotion."""
     candidate = ModelVersion.objects.filter(
         name=settings.MLFLOW_MODEL_NAME, version=version
     ).first()
@@ -43,7 +51,10 @@ def shadow_replay_create(*, version: int, limit: int | None = None) -> ShadowRep
     if champion is None or champion.pk == candidate.pk:
         raise ShadowReplayError("a shadow replay needs a champion other than the candidate")
     started = time.perf_counter()
-    rows, labels = _logged_rows(limit or settings.SHADOW_REPLAY_ROWS)
+    if since_champion:
+        rows, labels = _logged_rows(limit, champion.champion_since)
+    else:
+        rows, labels = _logged_rows(limit or settings.SHADOW_REPLAY_ROWS, None)
     # Scorers are called directly: nothing here touches the serving cache or the inference log.
     candidate_scores = model_version_scorer(candidate).predict_proba(rows) if rows else []
     champion_scores = model_version_scorer(champion).predict_proba(rows) if rows else []

@@ -11,10 +11,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("version", type=int)
         parser.add_argument("--rows", type=int, default=None, help="default SHADOW_REPLAY_ROWS")
+        parser.add_argument(
+            "--since-champion",
+            action="store_true",
+            help="every request since the champion was promoted (--rows still caps it)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            replay = shadow_replay_create(version=options["version"], limit=options["rows"])
+            replay = shadow_replay_create(
+                version=options["version"],
+                limit=options["rows"],
+                since_champion=options["since_champion"],
+            )
         except ShadowReplayError as exc:
             raise CommandError(str(exc)) from None
         result = replay.result
