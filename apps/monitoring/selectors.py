@@ -12,7 +12,9 @@ HISTORY_LIMIT = 200
 
 
 def drift_report_page(number: str | None) -> Page:
-    reports = DriftReport.objects.select_related("retrain_run").defer("features")
+    reports = DriftReport.objects.select_related("retrain_run").defer(
+        "features", "performance", "prediction"
+    )
     return Paginator(reports, REPORTS_PER_PAGE).get_page(number)
 
 
@@ -80,7 +82,7 @@ def drift_report_get(report_id: int) -> DriftReport | None:
 
 
 def drift_report_latest_light() -> DriftReport | None:
-    return DriftReport.objects.defer("features").first()
+    return DriftReport.objects.defer("features", "performance", "prediction").first()
 
 
 def drift_report_document(report: DriftReport) -> dict[str, Any]:

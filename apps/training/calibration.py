@@ -73,8 +73,11 @@ def calibration_record(
     *, model_version: ModelVersion, scores: Sequence[float], labels: Sequence[int]
 ) -> None:
     """Store the version's calibration and evaluation-score profile beside its metrics."""
-    model_version.calibration = {
-        **calibration_fit(scores=scores, labels=labels),
-        "score_profile": score_profile(scores),
-    }
+    try:
+        fitted = calibration_fit(scores=scores, labels=labels)
+    except ValueError as exc:
+        # Only foresight needs it (e.g. one class in the split): the version stays registrable,
+        # and monitoring says why it cannot estimate.
+        fitted = {"error": f"calibration failed: {exc}"}
+    model_version.calibration = {**fitted, "score_profile": score_profile(scores)}
     model_version.save(update_fields=["calibration"])

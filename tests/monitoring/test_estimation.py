@@ -125,3 +125,18 @@ def test_it_follows_realised_accuracy_through_a_first_class_surge(population: li
     # A stable window's band holds the evaluation-time accuracy.
     stable = estimates[:12]
     assert sum(e["low"] <= eval_accuracy <= e["high"] for e in stable) >= 11
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_version_registrable_when_calibration_cannot_be_fitted(
+    settings: Any, tmp_path: Any
+) -> None:
+    from apps.training.calibration import calibration_record
+    from tests.factories import model_version_install
+
+    settings.MODEL_CACHE_DIR = tmp_path
+    version = model_version_install(1)
+    calibration_record(model_version=version, scores=[0.2, 0.7, 0.9], labels=[1, 1, 1])
+    version.refresh_from_db()
+    assert "calibration failed" in version.calibration["error"]
+    assert version.calibration["score_profile"]["n_rows"] == 3

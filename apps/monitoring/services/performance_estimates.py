@@ -54,7 +54,8 @@ def performance_window(
     """Estimated and realised performance, and prediction drift, of the champion's window."""
     calibration = champion.calibration or {}
     if calibration.get("method") is None:
-        return {"error": "this version has no calibration (registered before it existed)"}, {}
+        why = calibration.get("error", "registered before calibration existed")
+        return {"error": f"this version has no calibration ({why})"}, {}
     logged = np.array(
         InferenceLog.objects.filter(
             model_version=champion.version, created_at__gt=start, created_at__lte=end
