@@ -23,7 +23,7 @@ def drift_report_history(limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
         .order_by("-created_at", "-id")
         .values("created_at", "features", "thresholds", "verdict")[:limit]
     )
-    return list(reversed(recent))
+    return list(reversed(list(recent)))
 
 
 def drift_thresholds(history: list[dict[str, Any]]) -> tuple[float, float]:

@@ -68,7 +68,7 @@ def load_params(path: Path, profile: str) -> TrainingParams:
             raise ParamsError(f"profile {profile}, family {family}: bad grid {grid}")
     return TrainingParams(
         seed=int(document["seed"]),
-        eval_split=tuple(document["eval_split"]),  # type: ignore[arg-type]
+        eval_split=tuple(document["eval_split"]),
         tvs_train_ratio=float(document["tvs_train_ratio"]),
         grids=grids,
     )

@@ -75,7 +75,7 @@ def _gbt_prefix(model: Any, rounds: int) -> GBTClassificationModel:
     """The model made of the first `rounds` trees of a fitted GBT model (same JVM class)."""
     context = SparkContext._active_spark_context  # the session is thread-local; the context not
     assert context is not None
-    jvm, gateway = context._jvm, context._gateway  # type: ignore[attr-defined]
+    jvm, gateway = context._jvm, context._gateway
     java = model._java_obj
     trees, weights = java.trees(), java.treeWeights()
     tree_class = jvm.org.apache.spark.ml.regression.DecisionTreeRegressionModel
@@ -113,7 +113,7 @@ def search_family(
         model = estimator(family, points[indices[0]]).fit(train_vec)
         scored = []
         for index in indices:
-            rounds = points[index].get("maxIter")
+            rounds = int(points[index]["maxIter"])
             candidate = model if index == indices[0] else _gbt_prefix(model, rounds)
             scored.append((index, evaluator.evaluate(candidate.transform(valid_vec))))
         return scored
