@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import NotRequired, TypedDict
 
 # A grid point or the winning parameters: Spark param name -> value.
-Params = dict[str, float | int | str | bool]
+ParamValue = float | int | str | bool
+Params = dict[str, ParamValue]
 # A feature's value in a row (None when missing), as the evaluation and training rows hold it.
 RowValue = float | int | str | None
 Row = dict[str, RowValue]
