@@ -55,9 +55,12 @@ manage: export DJANGO_DEBUG ?= true
 manage: install
 	$(PY) manage.py $(ARGS)
 
+# Style, then the floors of the house (import-linter contracts in pyproject.toml), then types.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -1,4 +1,8 @@
-"""Architecture rules that must hold: the web process never loads pyspark."""
+"""Architecture rules that must hold at run time: the web process never loads pyspark.
+
+The static floors (layers, the Spark boundary, pure packages) are import-linter contracts in
+pyproject.toml, run by `make test` and exercised in tests/test_architecture.py.
+"""
 
 import ast
 import json

@@ -19,7 +19,7 @@ from apps.core.admin import ReadOnlyAdmin
 MANAGE = "alerts.manage_alerts"
 
 
-class OperatorAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OperatorAdmin(admin.ModelAdmin):
     """Only holders of the operator's alert permission see or change these."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -63,7 +63,7 @@ class AlertEventAdmin(ReadOnlyAdmin):
     readonly_fields = [field.name for field in AlertEvent._meta.fields]
 
 
-class DeliveryAttemptInline(admin.TabularInline):  # type: ignore[type-arg]
+class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False

@@ -22,7 +22,7 @@ def alert_emit(**kwargs: Any) -> None:
         logger.exception("alert %s could not be recorded", kwargs.get("kind"))
 
 
-_PROMOTION_KINDS = {
+_PROMOTION_KINDS: dict[str, Kind] = {
     PromotionEvent.Action.PROMOTE: Kind.PROMOTED,
     PromotionEvent.Action.REJECT: Kind.REJECTED,
     PromotionEvent.Action.ROLLBACK: Kind.ROLLED_BACK,

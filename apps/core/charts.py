@@ -36,4 +36,5 @@ def layout(title: str, **extra: Any) -> dict[str, Any]:
 
 
 def figure(data: list[dict[str, Any]], title: str, **extra: Any) -> Figure:
-    return clean({"data": data, "layout": layout(title, **extra)})
+    cleaned: Figure = clean({"data": data, "layout": layout(title, **extra)})
+    return cleaned

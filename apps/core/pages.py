@@ -3,12 +3,12 @@
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 
 # The dashboard's own login page; settings.LOGIN_URL still points at the admin's.
 LOGIN_URL = "dashboard:login"
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def dashboard_view(view: View) -> View:

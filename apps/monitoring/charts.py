@@ -25,7 +25,7 @@ def psi_over_time(reports: list[dict[str, Any]], *, threshold: float, critical: 
     for report in reports:
         names += [name for name in report["features"] if name not in names]
     times = [report["created_at"].isoformat() for report in reports]
-    traces = []
+    traces: list[dict[str, Any]] = []
     for index, name in enumerate(names):
         colour = FEATURE_COLORS[index % len(FEATURE_COLORS)]
         cells = [report["features"].get(name) or {} for report in reports]
@@ -101,7 +101,7 @@ def performance_over_time(reports: list[dict[str, Any]], metric: str = "accuracy
     realised = [(report["performance"].get("realised") or {}).get(metric) for report in reports]
     reference = [report["performance"].get("reference", {}).get(metric) for report in reports]
     band = {"color": "rgba(37, 99, 235, 0)"}
-    traces = [
+    traces: list[dict[str, Any]] = [
         {
             "type": "scatter",
             "mode": "lines",

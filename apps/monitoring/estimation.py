@@ -14,7 +14,7 @@ Band (95%, normal approximation), two parts added in variance:
   Fisher information, stored at registration) is carried through by finite differences.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -103,7 +103,7 @@ def _calibration_variance(
 
 
 def performance_estimate(
-    calibration: Mapping[str, Any], scores: Sequence[float], served: Sequence[int]
+    calibration: Mapping[str, Any], scores: npt.ArrayLike, served: npt.ArrayLike
 ) -> dict[str, Any]:
     """Each metric's estimate with its 95% band, from raw scores and served labels alone."""
     s = np.asarray(scores, dtype=np.float64)
@@ -126,7 +126,7 @@ def performance_estimate(
 
 
 def performance_realised(
-    labels: Sequence[int], scores: Sequence[float], served: Sequence[int]
+    labels: npt.ArrayLike, scores: npt.ArrayLike, served: npt.ArrayLike
 ) -> dict[str, Any]:
     """The same four figures from the labels that have arrived (None where undefined)."""
     y = np.asarray(labels, dtype=np.int64) == 1

@@ -104,7 +104,7 @@ def _proportions(values: np.ndarray | Sequence[float], name: str) -> np.ndarray:
     array = np.asarray(values, dtype=float)
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array")
-    total = array.sum()
+    total = float(array.sum())
     if np.any(array < 0) or not np.isfinite(total) or total <= 0:
         raise ValueError(f"{name} must be non-negative with a positive finite sum")
     return array / total
@@ -138,7 +138,8 @@ def _simulated_psi(
     expected = proportions / proportions.sum()
     e = np.maximum(expected, floor)
     a = np.maximum(rng.multinomial(n_rows, expected, size=n_sims) / n_rows, floor)
-    return np.sum((a - e) * np.log(a / e), axis=1)
+    psi: np.ndarray = np.sum((a - e) * np.log(a / e), axis=1)
+    return psi
 
 
 def noise_floors(
@@ -200,8 +201,8 @@ def drift_evaluate(
     results = []
     for name, feature in baseline["features"].items():
         value = feature_psi(feature, window[name])
-        drifted = value >= threshold and value > floors[name]
-        results.append(FeatureDrift(name, value, float(floors[name]), drifted))
+        over = value >= threshold and value > floors[name]
+        results.append(FeatureDrift(name, value, float(floors[name]), over))
     drifted = [item for item in results if item.drifted]
     verdict: Verdict = "none"
     if drifted:

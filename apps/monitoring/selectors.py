@@ -25,7 +25,7 @@ def drift_report_history(limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
         .order_by("-created_at", "-id")
         .values("created_at", "features", "thresholds", "verdict")[:limit]
     )
-    return list(reversed(recent))
+    return list(reversed(list(recent)))
 
 
 def performance_history(limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
@@ -35,7 +35,7 @@ def performance_history(limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
         .order_by("-created_at", "-id")
         .values("pk", "created_at", "performance")[:limit]
     )
-    return [item for item in reversed(recent) if "estimate" in item["performance"]]
+    return [dict(item) for item in reversed(recent) if "estimate" in item["performance"]]
 
 
 PERFORMANCE_LABELS = {

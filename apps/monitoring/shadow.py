@@ -4,6 +4,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from apps.training.metrics import Z_95, auc_difference
 
@@ -59,8 +60,8 @@ def _labelled(labels: np.ndarray, candidate: np.ndarray, champion: np.ndarray) -
 
 def shadow_compare(
     rows: Sequence[Mapping[str, Any]],
-    candidate: Sequence[float],
-    champion: Sequence[float],
+    candidate: npt.ArrayLike,
+    champion: npt.ArrayLike,
     labels: Sequence[int | None],
 ) -> dict[str, Any]:
     """Compare two scorers' answers on the same rows; labels may be None (not yet known)."""

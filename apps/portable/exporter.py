@@ -58,14 +58,16 @@ def _read_metadata(path: Path) -> dict[str, Any]:
     parts = sorted((path / "metadata").glob("part-*"))
     if not parts:
         raise ValueError(f"{path}: no metadata/part-* file; not a saved Spark ML directory")
-    return json.loads(parts[0].read_text())
+    metadata: dict[str, Any] = json.loads(parts[0].read_text())
+    return metadata
 
 
 def _read_parquet_rows(folder: Path) -> list[dict[str, Any]]:
     parts = sorted(folder.glob("part-*.parquet"))
     if not parts:
         raise ValueError(f"{folder}: no part-*.parquet files")
-    return pa.concat_tables([pq.read_table(part) for part in parts]).to_pylist()
+    rows: list[dict[str, Any]] = pa.concat_tables([pq.read_table(p) for p in parts]).to_pylist()
+    return rows
 
 
 def _load_stages(model_dir: Path) -> list[_Stage]:
@@ -233,7 +235,7 @@ class _Preprocessing:
         last = self.scaler or self.assembler
         if last is None:
             raise ValueError("the pipeline has no VectorAssembler")
-        return last.params["outputCol"]
+        return str(last.params["outputCol"])
 
     def scaler_values(self) -> dict[str, list[float]] | None:
         """Effective shift and divisor: no shift without withMean, divisor 1 without withStd."""

@@ -182,7 +182,8 @@ class _Ensemble:
         leaves = self._leaves(features)
         if self._family == "rf":
             # Spark sums each tree's class shares, skipping empty leaves, then normalises.
-            return self._value[leaves].sum(axis=1) / self._counted[leaves].sum(axis=1)
+            shares: np.ndarray = self._value[leaves].sum(axis=1) / self._counted[leaves].sum(axis=1)
+            return shares
         # Spark's log-loss link: P(1) = 1 / (1 + exp(-2 * weighted sum of tree outputs)).
         return _positive_class(2.0 * (self._value[leaves] @ self._weights))
 

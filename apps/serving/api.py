@@ -69,7 +69,8 @@ class PredictThrottle(BaseThrottle):
 
     def __init__(self) -> None:
         rate = api_settings.DEFAULT_THROTTLE_RATES.get("predict")
-        self.limit, self.period = (None, 0) if not rate else self.parse_rate(rate)
+        self.limit: int | None
+        self.limit, self.period = (None, 0) if not rate else self.parse_rate(str(rate))
         self.wait_seconds = 0.0
 
     @staticmethod

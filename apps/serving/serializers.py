@@ -66,7 +66,12 @@ def _feature_field(feature: Feature) -> serializers.Field:
         {"allow_null": True, "required": False, "default": None} if feature.nullable else {}
     )
     if feature.kind in ("integer", "choice_integer"):
-        return StrictIntegerField(min_value=feature.low, max_value=feature.high, **optional)
+        # DRF compares bounds with `<`, so the spec's float bounds work; the stubs ask for int.
+        return StrictIntegerField(
+            min_value=feature.low,  # type: ignore[arg-type]
+            max_value=feature.high,  # type: ignore[arg-type]
+            **optional,
+        )
     if feature.kind == "float":
         return StrictFloatField(min_value=feature.low, max_value=feature.high, **optional)
     return StrictChoiceField(choices=list(feature.choices), **optional)
@@ -88,7 +93,8 @@ class BatchSerializer(StrictSerializer):
 
 class PredictionOutputSerializer(serializers.Serializer):
     prob_survive = serializers.FloatField()
-    label = serializers.IntegerField()
+    # DRF's metaclass moves declared fields off the class, so this does not shadow Field.label.
+    label = serializers.IntegerField()  # type: ignore[assignment]
     model_version = serializers.CharField()
     request_id = serializers.UUIDField()
 

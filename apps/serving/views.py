@@ -2,9 +2,10 @@
 
 import csv
 from collections.abc import Iterator
+from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -24,7 +25,11 @@ def traffic(request: HttpRequest) -> HttpResponse:
     form = _filters(request)
     if form.is_bound and not form.is_valid():
         messages.error(request, "Some filters are not valid; fix them to see the traffic.")
-        context = {"form": form, "page": None, "versions": selectors.inference_versions()}
+        context: dict[str, Any] = {
+            "form": form,
+            "page": None,
+            "versions": selectors.inference_versions(),
+        }
         return render(request, "serving/traffic.html", context, status=400)
     cleaned = form.cleaned_data if form.is_bound else {}
     rows = selectors.inference_filter(cleaned)
@@ -55,11 +60,11 @@ def _csv_lines(rows: Iterator[tuple[object, ...]]) -> Iterator[str]:
 
 @dashboard_view
 @require_GET
-def traffic_csv(request: HttpRequest) -> HttpResponse:
+def traffic_csv(request: HttpRequest) -> HttpResponseBase:
     """The filtered inference log as CSV (the same validation as the page)."""
     form = _filters(request)
     if form.is_bound and not form.is_valid():
-        errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+        errors = "; ".join(f"{name}: {' '.join(map(str, e))}" for name, e in form.errors.items())
         return HttpResponse(f"invalid filters: {errors}\n", status=400, content_type="text/plain")
     rows = selectors.inference_filter(form.cleaned_data if form.is_bound else {})
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

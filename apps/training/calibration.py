@@ -26,7 +26,7 @@ def calibration_fit(*, scores: Sequence[float], labels: Sequence[int]) -> dict[s
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
 
-    class _Logit(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    class _Logit(ClassifierMixin, BaseEstimator):
         """The already-trained scorer, seen by scikit-learn as a frozen decision function."""
 
         def fit(self, features: np.ndarray, target: np.ndarray) -> "_Logit":

@@ -1,9 +1,11 @@
 """Plotly figures (as plain JSON-able dicts) of a training run's results, for the browser."""
 
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 from apps.core.charts import Figure, figure
+from apps.training.results import FamilyResult
 
 FAMILY_COLORS = {"lr": "#2563eb", "rf": "#16a34a", "gbt": "#ea580c"}
 FAMILY_NAMES = {"lr": "logistic regression", "rf": "random forest", "gbt": "gradient boosting"}
@@ -13,12 +15,12 @@ def color(family: str) -> str:
     return FAMILY_COLORS.get(family, "#6b7280")
 
 
-def _metric(result: dict[str, Any], name: str) -> float | None:
+def _metric(result: FamilyResult, name: str) -> float | None:
     value = result.get("metrics", {}).get(name, result.get(name))
     return float(value) if isinstance(value, int | float) else None
 
 
-def auc_leaderboard(results: dict[str, dict[str, Any]]) -> Figure:
+def auc_leaderboard(results: Mapping[str, FamilyResult]) -> Figure:
     """Evaluation and best validation AUC per family, best first."""
     ranked = sorted(results, key=lambda f: _metric(results[f], "eval_auc") or 0.0, reverse=True)
     values = [_metric(results[f], "eval_auc") for f in ranked]
@@ -90,7 +92,7 @@ def feature_weights(family: str, weights: dict[str, float]) -> Figure:
     )
 
 
-def roc_curves(results: dict[str, dict[str, Any]]) -> Figure:
+def roc_curves(results: Mapping[str, FamilyResult]) -> Figure:
     traces = [
         {
             "type": "scatter",
@@ -120,7 +122,7 @@ def roc_curves(results: dict[str, dict[str, Any]]) -> Figure:
     )
 
 
-def auc_vs_time(results: dict[str, dict[str, Any]]) -> Figure:
+def auc_vs_time(results: Mapping[str, FamilyResult]) -> Figure:
     families = list(results)
     return figure(
         [
@@ -141,7 +143,7 @@ def auc_vs_time(results: dict[str, dict[str, Any]]) -> Figure:
     )
 
 
-def memory_and_cpu(results: dict[str, dict[str, Any]]) -> Figure:
+def memory_and_cpu(results: Mapping[str, FamilyResult]) -> Figure:
     """Peak RSS of the Python driver and the JVM (stacked) with mean CPU on a second axis."""
     families = list(results)
     return figure(
@@ -229,7 +231,7 @@ def auc_difference(evidence: dict[str, Any]) -> Figure | None:
     )
 
 
-def run_figures(results: dict[str, dict[str, Any]]) -> dict[str, Figure]:
+def run_figures(results: Mapping[str, FamilyResult]) -> dict[str, Figure]:
     """The run-level figures of the run detail page (none before a family has finished)."""
     if not results:
         return {}
@@ -241,7 +243,7 @@ def run_figures(results: dict[str, dict[str, Any]]) -> dict[str, Figure]:
     }
 
 
-def family_figures(family: str, result: dict[str, Any]) -> dict[str, Figure | None]:
+def family_figures(family: str, result: FamilyResult) -> dict[str, Figure | None]:
     """Confusion matrix and feature weights of one family, when its results have them."""
     matrix, weights = result.get("confusion_matrix"), result.get("feature_weights")
     return {

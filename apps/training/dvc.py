@@ -49,7 +49,8 @@ def pointer_md5(pointer: Path) -> str | None:
         return None
     document = yaml.safe_load(pointer.read_text()) or {}
     outs = document.get("outs") or [{}]
-    return outs[0].get("md5")
+    md5 = outs[0].get("md5")
+    return str(md5) if md5 is not None else None
 
 
 def cache_path(root: Path, md5: str) -> Path:

@@ -1,6 +1,6 @@
 """Dashboard forms of training and promotion (validated before any service is called)."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -14,11 +14,13 @@ class RetrainForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         profiles = training_profiles()
-        self.fields["profile"].choices = [(name, name) for name in profiles]
-        self.fields["profile"].initial = profiles[0]
+        profile = cast(forms.ChoiceField, self.fields["profile"])
+        profile.choices = [(name, name) for name in profiles]
+        profile.initial = profiles[0]
         families = training_families()
-        self.fields["families"].choices = [(name, name) for name in families]
-        self.fields["families"].initial = list(families)
+        chosen = cast(forms.MultipleChoiceField, self.fields["families"])
+        chosen.choices = [(name, name) for name in families]
+        chosen.initial = list(families)
 
 
 class DecisionForm(forms.Form):

@@ -4,7 +4,7 @@ The statistics come from `apps.training.metrics`; this module only decides and e
 """
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -17,12 +17,13 @@ from apps.training.metrics import (
     roc_auc,
     scores_array,
 )
+from apps.training.results import EvaluationMetrics
 
 # AUCs, precisions and recalls are ratios of integer counts; a value that sits exactly on a policy
 # boundary in exact arithmetic must not flip to the other side through float rounding.
 _EPS = 1e-12
 CLASSES = ("0", "1")
-GUARDED_METRICS = ("precision", "recall")
+GUARDED_METRICS: tuple[Literal["precision", "recall"], ...] = ("precision", "recall")
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,9 @@ class GateVerdict:
     n_rows: int
     n_positives: int
     candidate_auc: float
-    candidate_metrics: dict[str, Any]
+    candidate_metrics: EvaluationMetrics
     champion_auc: float | None = None
-    champion_metrics: dict[str, Any] | None = None
+    champion_metrics: EvaluationMetrics | None = None
     difference: AucDifference | None = None
     class_drops: dict[str, dict[str, float]] | None = None
 
@@ -80,7 +81,7 @@ class GateVerdict:
 
 
 def _class_drops(
-    candidate: dict[str, Any], champion: dict[str, Any]
+    candidate: EvaluationMetrics, champion: EvaluationMetrics
 ) -> dict[str, dict[str, float]]:
     return {
         name: {
@@ -93,8 +94,8 @@ def _class_drops(
 
 def _drop_reasons(
     drops: dict[str, dict[str, float]],
-    candidate: dict[str, Any],
-    champion: dict[str, Any],
+    candidate: EvaluationMetrics,
+    champion: EvaluationMetrics,
     tolerance: float,
 ) -> tuple[list[str], bool]:
     failures = []

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from apps.training.results import ClassMetrics, EvaluationMetrics
+
 # Two-sided 95% normal quantile, spelled out because scipy is not allowed here.
 Z_95 = 1.959963984540054
 
@@ -159,7 +161,7 @@ def _f1(precision: float, recall: float) -> float:
 
 def class_metrics(
     y_true: npt.ArrayLike, scores: npt.ArrayLike, threshold: float = 0.5
-) -> dict[str, Any]:
+) -> EvaluationMetrics:
     """Accuracy, per-class precision/recall/F1 and confusion matrix; 1 iff score > threshold."""
     labels = labels_array(y_true)
     predicted = scores_array(scores, labels.size, "scores") > threshold
@@ -169,7 +171,7 @@ def class_metrics(
     tn = int(np.sum(~labels & ~predicted))
     # Each class's (true positives, predicted as it, actually it).
     counts = {"0": (tn, tn + fn, tn + fp), "1": (tp, tp + fp, tp + fn)}
-    per_class: dict[str, dict[str, float | int]] = {}
+    per_class: dict[str, ClassMetrics] = {}
     for name, (hits, predicted_as, actual) in counts.items():
         precision, recall = _ratio(hits, predicted_as), _ratio(hits, actual)
         per_class[name] = {

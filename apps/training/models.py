@@ -145,7 +145,8 @@ class ModelVersion(models.Model):
 
     @property
     def eval_auc(self) -> float | None:
-        return self.metrics.get("eval_auc")
+        value = self.metrics.get("eval_auc")
+        return float(value) if value is not None else None
 
 
 class PromotionRequest(models.Model):

@@ -3,9 +3,10 @@
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
+
+from apps.training.results import Params, ParamValue
 
 FAMILIES = ("lr", "rf", "gbt")
 ALLOWED = {
@@ -24,9 +25,9 @@ class TrainingParams:
     seed: int
     eval_split: tuple[float, float]
     tvs_train_ratio: float
-    grids: dict[str, dict[str, list[Any]]]  # family -> param -> values
+    grids: dict[str, dict[str, list[ParamValue]]]  # family -> param -> values
 
-    def points(self, family: str) -> list[dict[str, Any]]:
+    def points(self, family: str) -> list[Params]:
         """Every grid point of a family, in a stable order (first param varies slowest)."""
         grid = self.grids[family]
         names = list(grid)
@@ -68,7 +69,7 @@ def load_params(path: Path, profile: str) -> TrainingParams:
             raise ParamsError(f"profile {profile}, family {family}: bad grid {grid}")
     return TrainingParams(
         seed=int(document["seed"]),
-        eval_split=tuple(document["eval_split"]),  # type: ignore[arg-type]
+        eval_split=tuple(document["eval_split"]),
         tvs_train_ratio=float(document["tvs_train_ratio"]),
         grids=grids,
     )

@@ -1,7 +1,7 @@
 """django-q2 entry points: ids in, one service call each."""
 
 from apps.training.models import TrainingRun
-from apps.training.services.training_runs import training_run_execute
+from apps.training.services.training_jobs import training_run_execute
 
 
 def training_run_task(run_id: int) -> str:

@@ -6,13 +6,14 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import mlflow
 import numpy as np
 import plotly.graph_objects as go
 import psutil
 from plotly.subplots import make_subplots
+
+from apps.training.results import Evaluation, PrCurve, RocCurve
 
 MB = 1024 * 1024
 
@@ -41,7 +42,7 @@ class ResourceMonitor:
 
     def _cpu_seconds(self) -> float:
         me, children = self._tree()
-        total = sum(me.cpu_times()[:2])
+        total: float = sum(me.cpu_times()[:2])
         for child in children:
             try:
                 total += sum(child.cpu_times()[:2])
@@ -88,7 +89,7 @@ class ResourceMonitor:
         )
 
 
-def roc_curve(y: np.ndarray, p: np.ndarray) -> dict[str, list[float]]:
+def roc_curve(y: np.ndarray, p: np.ndarray) -> RocCurve:
     """False/true positive rates at every distinct score, from the highest down."""
     order = np.argsort(-p, kind="mergesort")
     y_sorted, p_sorted = y[order], p[order]
@@ -103,7 +104,7 @@ def roc_curve(y: np.ndarray, p: np.ndarray) -> dict[str, list[float]]:
     }
 
 
-def pr_curve(y: np.ndarray, p: np.ndarray) -> dict[str, list[float]]:
+def pr_curve(y: np.ndarray, p: np.ndarray) -> PrCurve:
     """Precision and recall at every distinct score threshold."""
     roc = roc_curve(y, p)
     positives = max(int(y.sum()), 1)
@@ -117,7 +118,7 @@ def pr_curve(y: np.ndarray, p: np.ndarray) -> dict[str, list[float]]:
     }
 
 
-def family_figure(family: str, evaluation: dict[str, Any]) -> go.Figure:
+def family_figure(family: str, evaluation: Evaluation) -> go.Figure:
     """Confusion matrix, ROC, PR and importances of one family in one figure."""
     figure = make_subplots(
         rows=2,
@@ -155,7 +156,7 @@ def family_figure(family: str, evaluation: dict[str, Any]) -> go.Figure:
     return figure
 
 
-def write_json(path: Path, payload: Any) -> Path:
+def write_json(path: Path, payload: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, sort_keys=True, allow_nan=False))
     return path

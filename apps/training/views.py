@@ -66,7 +66,7 @@ def retrain(request: HttpRequest) -> HttpResponseRedirect:
     form = RetrainForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
-            messages.error(request, f"Retrain refused: {field}: {' '.join(errors)}")
+            messages.error(request, f"Retrain refused: {field}: {' '.join(map(str, errors))}")
         return redirect("dashboard:runs")
     try:
         run = training_run_enqueue(

@@ -1,6 +1,7 @@
 """Rows for dashboard tests: runs with realistic results, versions, drift reports, traffic.
 
-Shapes follow what the services write (apps/training/spark/job.py, gate.py, monitoring).
+Shapes follow what the services write: training results are the TypedDicts of
+apps/training/results.py (as apps/training/spark/job.py builds them), evidence as gate.py writes it.
 `registered_version` goes further: a real MLflow run with the portable scorer as its artifact and
 a real registered version, so that promotion buttons run the real services end to end.
 """
@@ -25,6 +26,7 @@ from apps.training.models import (
     PromotionRequest,
     TrainingRun,
 )
+from apps.training.results import ClassMetrics, FamilyResult, RocCurve
 from tests.factories import NAMES, scorer_dict
 
 FEATURES = ("Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked")
@@ -67,7 +69,7 @@ def data_version_create(md5: str = "a" * 32, *, current: bool = True, **extra: A
     return DataVersion.objects.create(md5=md5, is_current=current, **fields)
 
 
-def family_result(family: str, auc: float | None = None) -> dict[str, Any]:
+def family_result(family: str, auc: float | None = None) -> FamilyResult:
     """One family's results as the training job stores them."""
     auc = AUCS.get(family, 0.85) if auc is None else auc
     rng = random.Random(family)
@@ -76,10 +78,11 @@ def family_result(family: str, auc: float | None = None) -> dict[str, Any]:
     weights = {
         name: round(rng.uniform(-1, 1) if family == "lr" else rng.random() / 5, 4) for name in NAMES
     }
-    per_class = {
+    per_class: dict[str, ClassMetrics] = {
         "0": {"precision": 0.84, "recall": 0.88, "f1": 0.86, "support": 84},
         "1": {"precision": 0.82, "recall": 0.77, "f1": 0.80, "support": 61},
     }
+    roc: RocCurve = {"fpr": fpr, "tpr": tpr, "threshold": [1.0] * len(fpr)}
     return {
         "family": family,
         "child_run_id": f"child-{family}",
@@ -108,7 +111,7 @@ def family_result(family: str, auc: float | None = None) -> dict[str, Any]:
         "per_class": per_class,
         "confusion_matrix": [[74, 10], [14, 47]],
         "feature_weights": weights,
-        "roc": {"fpr": fpr, "tpr": tpr, "threshold": [1.0] * len(fpr)},
+        "roc": roc,
         "scorer_sha256": "0" * 64,
         "eval_scores": [0.5] * 145,
         "wall_seconds": 10.0,

@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 from apps.monitoring.models import DriftReport
 from apps.monitoring.simulation import traffic_simulate
 from apps.training.models import DataVersion, ModelVersion, TrainingRun
-from apps.training.services.training_runs import training_run_execute, training_run_request
+from apps.training.services.training_jobs import training_run_execute
+from apps.training.services.training_runs import training_run_request
 from tests.factories import SEED_EXAMPLE
 from tests.support.commands import drift_check
 

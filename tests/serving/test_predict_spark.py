@@ -7,7 +7,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.training.models import DataVersion, ModelVersion
-from apps.training.services.training_runs import training_run_execute, training_run_request
+from apps.training.services.training_jobs import training_run_execute
+from apps.training.services.training_runs import training_run_request
 from tests.factories import SEED_EXAMPLE
 
 pytestmark = [pytest.mark.spark, pytest.mark.django_db]

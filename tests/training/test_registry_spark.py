@@ -17,7 +17,8 @@ from apps.training.models import (
     TrainingRun,
 )
 from apps.training.services.model_versions import model_version_scorer
-from apps.training.services.training_runs import training_run_execute, training_run_request
+from apps.training.services.training_jobs import training_run_execute
+from apps.training.services.training_runs import training_run_request
 
 pytestmark = [pytest.mark.spark, pytest.mark.django_db]
 

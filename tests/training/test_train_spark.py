@@ -12,7 +12,8 @@ from mlflow import MlflowClient
 
 from apps.training.models import DataVersion, TrainingRun
 from apps.training.params import load_params
-from apps.training.services.training_runs import training_run_execute, training_run_request
+from apps.training.services.training_jobs import training_run_execute
+from apps.training.services.training_runs import training_run_request
 
 pytestmark = [pytest.mark.spark, pytest.mark.django_db]
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,11 +11,8 @@ import pytest
 from apps.training import dvc
 from apps.training.models import DataVersion, TrainingRun
 from apps.training.services.data_versions import TrainingDataError
-from apps.training.services.training_runs import (
-    TrainingRefused,
-    training_run_execute,
-    training_run_request,
-)
+from apps.training.services.training_jobs import training_run_execute
+from apps.training.services.training_runs import TrainingRefused, training_run_request
 
 ROOT = Path(__file__).resolve().parents[2]
 

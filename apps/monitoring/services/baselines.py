@@ -26,7 +26,8 @@ def noise_floors_for(baseline: DriftBaseline, rows: int) -> dict[str, float]:
     """Per-feature PSI floors of drift-free windows of `rows` rows (simulated once, then cached)."""
     cached = NoiseFloor.objects.filter(baseline=baseline, window_rows=rows).first()
     if cached:
-        return cached.floors
+        stored: dict[str, float] = cached.floors
+        return stored
     floors = {
         name: float(value) for name, value in psi.noise_floors(baseline.baseline, rows).items()
     }

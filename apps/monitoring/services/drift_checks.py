@@ -121,7 +121,7 @@ def drift_report_create(*, trigger: str = "manual", now: datetime | None = None)
         floors=floors or None,
     )
     performance, prediction = performance_window(champion=champion, start=start, end=end)
-    verdict = result.verdict
+    verdict: str = result.verdict
     if performance.get("drops") and verdict == DriftReport.Verdict.NONE:
         verdict = DriftReport.Verdict.WARNING  # an estimated drop is a drift signal of its own
     report = DriftReport.objects.create(

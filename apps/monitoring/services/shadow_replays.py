@@ -24,10 +24,10 @@ def _logged_rows(
 ) -> tuple[list[dict[str, Any]], list[int | None]]:
     """The latest logged requests as API feature dicts, with their labels if known."""
     columns = list(LOG_COLUMNS.values())
-    logged = InferenceLog.objects.order_by("-created_at", "-id")
+    recent = InferenceLog.objects.order_by("-created_at", "-id")
     if since is not None:
-        logged = logged.filter(created_at__gte=since)
-    logged = logged.values_list(*columns, "true_label")
+        recent = recent.filter(created_at__gte=since)
+    logged = recent.values_list(*columns, "true_label")
     if limit is not None:
         logged = logged[:limit]
     names = list(LOG_COLUMNS)
@@ -56,8 +56,8 @@ def shadow_replay_create(
     else:
         rows, labels = _logged_rows(limit or settings.SHADOW_REPLAY_ROWS, None)
     # Scorers are called directly: nothing here touches the serving cache or the inference log.
-    candidate_scores = model_version_scorer(candidate).predict_proba(rows) if rows else []
-    champion_scores = model_version_scorer(champion).predict_proba(rows) if rows else []
+    candidate_scores = model_version_scorer(candidate).predict_proba(rows)
+    champion_scores = model_version_scorer(champion).predict_proba(rows)
     result = shadow_compare(rows, candidate_scores, champion_scores, labels)
     request = candidate.requests.filter(status=PromotionRequest.Status.PENDING).first()
     replay = ShadowReplay.objects.create(

@@ -21,6 +21,8 @@ def model_version_previous_champion() -> ModelVersion | None:
         from_version__isnull=False,
     ).order_by("-id")
     for event in moves:
+        if event.from_version is None:  # excluded by the query; this tells the type checker
+            continue
         candidate = ModelVersion.objects.filter(
             version=event.from_version, status=ModelVersion.Status.RETIRED
         ).first()

@@ -1,5 +1,6 @@
 """Reads of training runs: lists, the active job's progress, one run's results by family."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -9,6 +10,7 @@ from django.db.models import QuerySet
 
 from apps.training.models import TrainingRun
 from apps.training.params import FAMILIES
+from apps.training.results import FamilyResult
 
 RUNS_PER_PAGE = 25
 
@@ -79,7 +81,7 @@ def training_run_get(run_id: int) -> TrainingRun | None:
     )
 
 
-def training_run_families(run: TrainingRun) -> dict[str, dict[str, Any]]:
+def training_run_families(run: TrainingRun) -> dict[str, FamilyResult]:
     """The finished families of a run in canonical order, each with a results dict."""
     results = run.results or {}
     ordered = [family for family in FAMILIES if family in results]
@@ -87,7 +89,7 @@ def training_run_families(run: TrainingRun) -> dict[str, dict[str, Any]]:
     return {family: results[family] for family in ordered if isinstance(results[family], dict)}
 
 
-def training_run_metric_table(families: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def training_run_metric_table(families: Mapping[str, FamilyResult]) -> list[dict[str, Any]]:
     """One row per metric, one cell per family; the best AUC cell is marked."""
     rows = []
     for key, label in RUN_METRICS:

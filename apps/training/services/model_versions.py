@@ -14,6 +14,7 @@ from apps.training import registry
 from apps.training.calibration import calibration_record
 from apps.training.gate import GatePolicy, gate_evaluate
 from apps.training.models import ModelVersion, PromotionEvent, PromotionRequest, TrainingRun
+from apps.training.results import JobOutcome, Row
 from apps.training.selectors.model_versions import (
     model_version_champion,
     model_version_previous_champion,
@@ -46,7 +47,7 @@ def model_version_scorer(model_version: ModelVersion) -> PortableScorer:
     )
 
 
-def model_version_register(*, run: TrainingRun, outcome: Any) -> ModelVersion:
+def model_version_register(*, run: TrainingRun, outcome: JobOutcome) -> ModelVersion:
     """Register the job's winner as one new version, mirror it, and pass it through the gate."""
     best = outcome.families[outcome.best_family]
     metrics = {**best["metrics"], "per_class": best["per_class"]}
@@ -93,7 +94,7 @@ def model_version_register(*, run: TrainingRun, outcome: Any) -> ModelVersion:
     return candidate
 
 
-def _feature_profile_record(candidate: ModelVersion, *, rows: list[dict[str, Any]]) -> None:
+def _feature_profile_record(candidate: ModelVersion, *, rows: list[Row]) -> None:
     """Bin the version's training rows; drift monitoring compares live traffic with this."""
     candidate.feature_profile = bins.build_baseline(bins.rows_to_columns(rows))
     candidate.save(update_fields=["feature_profile"])
@@ -112,7 +113,7 @@ def feature_profile_publish(*, model_version: ModelVersion) -> None:
 
 
 def _model_version_decide(
-    candidate: ModelVersion, *, run: TrainingRun, outcome: Any, scores: list[float]
+    candidate: ModelVersion, *, run: TrainingRun, outcome: JobOutcome, scores: list[float]
 ) -> None:
     champion = model_version_champion()
     champion_scores = None

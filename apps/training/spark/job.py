@@ -3,9 +3,9 @@
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import mlflow
 import mlflow.spark
@@ -20,6 +20,16 @@ from apps.core.features import FEATURES
 from apps.portable.exporter import write_scorer_file
 from apps.training import metrics, tracking
 from apps.training.params import TrainingParams
+from apps.training.results import (
+    Evaluation,
+    FamilyResult,
+    GridPoint,
+    JobOutcome,
+    Params,
+    Preprocessing,
+    ResourceUsageResult,
+    Row,
+)
 from apps.training.spark.pipeline import (
     LABEL,
     evaluation_split,
@@ -29,8 +39,8 @@ from apps.training.spark.pipeline import (
 from apps.training.spark.search import FamilySearch, search_family
 from apps.training.spark.session import spark_session
 
-PointCallback = Callable[[str, int, dict[str, Any], float], None]
-FamilyCallback = Callable[[str, dict[str, Any]], None]
+PointCallback = Callable[[str, int, Params, float], None]
+FamilyCallback = Callable[[str, FamilyResult], None]
 
 
 @dataclass
@@ -47,19 +57,8 @@ class JobSpec:
     parallelism: int = 2
 
 
-@dataclass
-class JobOutcome:
-    parent_run_id: str
-    families: dict[str, dict[str, Any]]
-    best_family: str
-    evaluation_rows: list[dict[str, Any]] = field(default_factory=list)
-    training_rows: list[dict[str, Any]] = field(default_factory=list)
-    evaluation_labels: list[int] = field(default_factory=list)
-    versions: dict[str, str] = field(default_factory=dict)
-
-
 def _versions(spark: SparkSession) -> dict[str, str]:
-    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    jvm = spark.sparkContext._jvm
     return {
         "spark_version": spark.version,
         "pyspark_version": pyspark.__version__,
@@ -76,8 +75,8 @@ def _indexer_labels(model: PipelineModel) -> dict[str, list[str]]:
     raise ValueError("the pipeline has no StringIndexerModel")
 
 
-def _preprocessing_stats(model: PipelineModel) -> dict[str, Any]:
-    stats: dict[str, Any] = {"indexer_labels": _indexer_labels(model)}
+def _preprocessing_stats(model: PipelineModel) -> Preprocessing:
+    stats: Preprocessing = {"indexer_labels": _indexer_labels(model)}
     for stage in model.stages:
         name = type(stage).__name__
         if name == "ModeImputerModel":
@@ -101,7 +100,7 @@ def _feature_weights(family: str, model: PipelineModel) -> dict[str, float]:
     return {name: float(value) for name, value in zip(names, values, strict=True)}
 
 
-def _evaluate(family: str, model: PipelineModel, evaluation: DataFrame) -> dict[str, Any]:
+def _evaluate(family: str, model: PipelineModel, evaluation: DataFrame) -> Evaluation:
     scored = model.transform(evaluation)
     auc = BinaryClassificationEvaluator(labelCol=LABEL, metricName="areaUnderROC").evaluate(scored)
     rows = scored.select(LABEL, F.col("probability")).collect()
@@ -121,12 +120,12 @@ def _evaluate(family: str, model: PipelineModel, evaluation: DataFrame) -> dict[
 
 
 def _log_family(
-    search: FamilySearch, evaluation: dict[str, Any], usage: tracking.ResourceUsage, out: Path
-) -> dict[str, Any]:
+    search: FamilySearch, evaluation: Evaluation, usage: tracking.ResourceUsage, out: Path
+) -> FamilyResult:
     family = search.family
     mlflow.log_params({"family": family, "grid_points": len(search.points)})
     mlflow.log_params({f"best_{k}": v for k, v in search.best_params.items()})
-    grid = [
+    grid: list[GridPoint] = [
         {"params": p, "validation_auc": a}
         for p, a in zip(search.points, search.validation_auc, strict=True)
     ]
@@ -202,7 +201,7 @@ def run_training_job(
     )
     train, evaluation = train.cache(), evaluation.cache()
     versions = _versions(spark)
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, FamilyResult] = {}
     try:
         with mlflow.start_run(run_name=spec.run_name) as parent:
             if on_start:
@@ -240,7 +239,7 @@ def run_training_job(
                     evaluated = _evaluate(family, search.model, evaluation)
                     results[family] = _log_family(search, evaluated, monitor.usage, Path(out))
                     results[family]["wall_seconds"] = time.perf_counter() - started
-                    results[family]["usage"] = monitor.usage.__dict__
+                    results[family]["usage"] = cast(ResourceUsageResult, monitor.usage.__dict__)
                 if on_family:
                     on_family(family, results[family])
             best = max(results, key=lambda f: results[f]["metrics"]["eval_auc"])
@@ -254,7 +253,7 @@ def run_training_job(
             best_family=best,
             evaluation_rows=[{name: row[name] for name in FEATURES} for row in rows],
             evaluation_labels=[int(row["Survived"]) for row in rows],
-            training_rows=[row.asDict() for row in training_rows],
+            training_rows=[cast(Row, row.asDict()) for row in training_rows],
             versions=versions,
         )
     finally:

@@ -19,6 +19,7 @@ from pyspark.ml.feature import (
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from apps.training.results import Params
 from apps.training.spark.stages import ModeImputer
 
 FAMILIES = ("lr", "rf", "gbt")
@@ -87,7 +88,7 @@ def preprocessing_stages(family: str) -> list[Any]:
     return stages
 
 
-def estimator(family: str, params: dict[str, Any]) -> Estimator:
+def estimator(family: str, params: Params) -> Estimator:
     """The family's classifier with the given hyper-parameters (seeded where it samples)."""
     common = {"featuresCol": FEATURES, "labelCol": LABEL}
     if family == "lr":
@@ -99,7 +100,7 @@ def estimator(family: str, params: dict[str, Any]) -> Estimator:
     raise ValueError(f"unknown model family {family!r}; expected one of {', '.join(FAMILIES)}")
 
 
-def full_pipeline(family: str, params: dict[str, Any]) -> Pipeline:
+def full_pipeline(family: str, params: Params) -> Pipeline:
     """Preprocessing plus the classifier: what gets fitted on the training rows and saved."""
     return Pipeline(stages=[*preprocessing_stages(family), estimator(family, params)])
 

@@ -23,15 +23,16 @@ from pyspark.ml.tuning import ParamGridBuilder, TrainValidationSplit
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from apps.training.results import Params, ParamValue
 from apps.training.spark.pipeline import LABEL, estimator, full_pipeline, preprocessing_stages
 
-ProgressCallback = Callable[[str, int, dict[str, Any], float], None]
+ProgressCallback = Callable[[str, int, Params, float], None]
 
 
 @dataclass
 class FamilySearch:
     family: str
-    points: list[dict[str, Any]]
+    points: list[Params]
     validation_auc: list[float]
     best_index: int
     model: PipelineModel
@@ -40,7 +41,7 @@ class FamilySearch:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def best_params(self) -> dict[str, Any]:
+    def best_params(self) -> Params:
         return self.points[self.best_index]
 
 
@@ -55,7 +56,7 @@ def _tvs_split(train: DataFrame, ratio: float, seed: int) -> tuple[DataFrame, Da
     return frame.filter(~condition), frame.filter(condition)
 
 
-def _fit_groups(family: str, points: list[dict[str, Any]]) -> list[list[int]]:
+def _fit_groups(family: str, points: list[Params]) -> list[list[int]]:
     """Grid points that one fit can answer: GBT points differing only in maxIter share a fit.
 
     Gradient boosting without subsampling (subsamplingRate 1, no validation set) builds round k
@@ -64,18 +65,20 @@ def _fit_groups(family: str, points: list[dict[str, Any]]) -> list[list[int]]:
     """
     if family != "gbt":
         return [[index] for index in range(len(points))]
-    groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+    groups: dict[tuple[tuple[str, ParamValue], ...], list[int]] = {}
     for index, point in enumerate(points):
         key = tuple(sorted((k, v) for k, v in point.items() if k != "maxIter"))
         groups.setdefault(key, []).append(index)
-    return [sorted(members, key=lambda i: -points[i]["maxIter"]) for members in groups.values()]
+    return [
+        sorted(members, key=lambda i: -float(points[i]["maxIter"])) for members in groups.values()
+    ]
 
 
 def _gbt_prefix(model: Any, rounds: int) -> GBTClassificationModel:
     """The model made of the first `rounds` trees of a fitted GBT model (same JVM class)."""
     context = SparkContext._active_spark_context  # the session is thread-local; the context not
     assert context is not None
-    jvm, gateway = context._jvm, context._gateway  # type: ignore[attr-defined]
+    jvm, gateway = context._jvm, context._gateway
     java = model._java_obj
     trees, weights = java.trees(), java.treeWeights()
     tree_class = jvm.org.apache.spark.ml.regression.DecisionTreeRegressionModel
@@ -92,7 +95,7 @@ def _gbt_prefix(model: Any, rounds: int) -> GBTClassificationModel:
 def search_family(
     train: DataFrame,
     family: str,
-    points: list[dict[str, Any]],
+    points: list[Params],
     *,
     ratio: float,
     seed: int,
@@ -113,8 +116,10 @@ def search_family(
         model = estimator(family, points[indices[0]]).fit(train_vec)
         scored = []
         for index in indices:
-            rounds = points[index].get("maxIter")
-            candidate = model if index == indices[0] else _gbt_prefix(model, rounds)
+            if index == indices[0]:
+                candidate = model
+            else:
+                candidate = _gbt_prefix(model, int(points[index]["maxIter"]))
             scored.append((index, evaluator.evaluate(candidate.transform(valid_vec))))
         return scored
 
@@ -147,7 +152,7 @@ def search_family(
 
 
 def naive_search(
-    train: DataFrame, family: str, points: list[dict[str, Any]], *, ratio: float, seed: int
+    train: DataFrame, family: str, points: list[Params], *, ratio: float, seed: int
 ) -> FamilySearch:
     """The seed's way: TrainValidationSplit refitting the whole pipeline at every grid point."""
     started = time.perf_counter()
@@ -181,5 +186,5 @@ def naive_search(
     )
 
 
-def _key(point: dict[str, Any]) -> tuple[tuple[str, float], ...]:
+def _key(point: Params) -> tuple[tuple[str, float], ...]:
     return tuple(sorted((name, float(value)) for name, value in point.items()))

@@ -18,8 +18,8 @@ class Command(BaseCommand):
             raise CommandError("--rows must be at least 1")
         try:
             result = traffic_simulate(
-                rows=int(options["rows"]),
-                shift=str(options["shift"]),  # type: ignore[call-overload]
+                rows=int(options["rows"]),  # type: ignore[call-overload]
+                shift=str(options["shift"]),
                 with_labels=bool(options["with_labels"]),
                 base_url=str(options["url"]),
                 seed=int(options["seed"]),  # type: ignore[call-overload]

@@ -1,16 +1,14 @@
 import json
 import sys
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.training.models import TrainingRun
 from apps.training.selectors.model_versions import model_version_champion
 from apps.training.services.data_versions import TrainingDataError
-from apps.training.services.training_runs import (
-    TrainingRefused,
-    training_run_execute,
-    training_run_request,
-)
+from apps.training.services.training_jobs import training_run_execute
+from apps.training.services.training_runs import TrainingRefused, training_run_request
 
 
 class Command(BaseCommand):
@@ -26,7 +24,7 @@ class Command(BaseCommand):
             help="do nothing when a champion exists (first start of the platform)",
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         as_json = bool(options["json"])
         progress = sys.stderr if as_json else self.stdout
         champion = model_version_champion()
@@ -38,7 +36,7 @@ class Command(BaseCommand):
         try:
             run = training_run_request(
                 profile=options["profile"],
-                families=options["families"],  # type: ignore[arg-type]
+                families=options["families"],
                 trigger=TrainingRun.Trigger.CLI,
             )
             progress.write(
@@ -46,9 +44,11 @@ class Command(BaseCommand):
                 f"{','.join(run.families)}, {run.progress_total} grid points, "
                 f"data version {run.data_version_id}\n"
             )
-            run = training_run_execute(
-                run_id=run.pk, on_progress=lambda m: progress.write(m + "\n")
-            )
+
+            def report(message: str) -> None:
+                progress.write(message + "\n")
+
+            run = training_run_execute(run_id=run.pk, on_progress=report)
         except (TrainingRefused, TrainingDataError) as exc:
             raise CommandError(str(exc)) from None
         if as_json:

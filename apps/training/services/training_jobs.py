@@ -1,0 +1,129 @@
+"""Training jobs in the worker: run a queued job with Spark, record results, register the winner.
+
+Web code requests and enqueues runs (`training_runs`) and never imports this module: it is the
+only service that reaches the Spark package, from django-q2 tasks and management commands.
+"""
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from apps.training.models import TrainingRun
+from apps.training.results import FamilyResult, JobOutcome, Params
+from apps.training.services.data_versions import DATA_FILE, data_version_bytes
+from apps.training.services.model_versions import model_version_register
+from apps.training.services.training_runs import (
+    TrainingRefused,
+    _training_params,
+    _training_run_finish,
+)
+
+logger = logging.getLogger(__name__)
+
+PointCallback = Callable[[str, int, Params, float], None]
+FamilyCallback = Callable[[str, FamilyResult], None]
+
+
+def _progress_callbacks(
+    run: TrainingRun, on_progress: Callable[[str], None] | None
+) -> tuple[PointCallback, FamilyCallback]:
+    def on_point(family: str, index: int, point: Params, auc: float) -> None:
+        TrainingRun.objects.filter(pk=run.pk).update(
+            progress_done=F("progress_done") + 1, heartbeat_at=timezone.now()
+        )
+        if on_progress:
+            done = TrainingRun.objects.values_list("progress_done", flat=True).get(pk=run.pk)
+            shown = " ".join(f"{k}={v}" for k, v in point.items())
+            on_progress(f"[{done}/{run.progress_total}] {family} {shown}: validation AUC {auc:.4f}")
+
+    def on_family(family: str, result: FamilyResult) -> None:
+        run.results[family] = result
+        run.heartbeat_at = timezone.now()
+        run.save(update_fields=["results", "heartbeat_at"])
+        if on_progress:
+            on_progress(
+                f"{family}: evaluation AUC {result['metrics']['eval_auc']:.4f} "
+                f"(best {result['best_params']})"
+            )
+
+    return on_point, on_family
+
+
+def training_run_execute(
+    *, run_id: int, on_progress: Callable[[str], None] | None = None
+) -> TrainingRun:
+    """Run a queued training job end to end; it ends succeeded or failed, never half-done."""
+    run = TrainingRun.objects.select_related("data_version").get(pk=run_id)
+    if run.status != TrainingRun.Status.QUEUED:
+        raise TrainingRefused(f"training run {run.pk} is {run.status}, not queued")
+    run.status, run.started_at = TrainingRun.Status.RUNNING, timezone.now()
+    run.heartbeat_at = run.started_at
+    run.save(update_fields=["status", "started_at", "heartbeat_at"])
+    try:
+        outcome = _training_job_run(run, on_progress)
+    except Exception as exc:
+        logger.exception("training run %s failed", run.pk)
+        run.refresh_from_db(fields=["results", "mlflow_parent_run_id"])
+        _training_run_finish(
+            run, status=TrainingRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"
+        )
+        return run
+    run.best_family = outcome.best_family
+    run.best_eval_auc = outcome.families[outcome.best_family]["metrics"]["eval_auc"]
+    run.results = outcome.families
+    run.save(update_fields=["best_family", "best_eval_auc", "results"])
+    try:
+        model_version_register(run=run, outcome=outcome)
+    except Exception as exc:
+        logger.exception("training run %s: registration failed", run.pk)
+        _training_run_finish(
+            run,
+            status=TrainingRun.Status.FAILED,
+            error=f"registration failed: {type(exc).__name__}: {exc}",
+        )
+        return run
+    _training_run_finish(run, status=TrainingRun.Status.SUCCEEDED)
+    return run
+
+
+def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | None) -> JobOutcome:
+    data = data_version_bytes(run.data_version)
+    work = settings.VAR_DIR / "runs" / str(run.pk)
+    work.mkdir(parents=True, exist_ok=True)
+    csv_copy = work / DATA_FILE  # a private copy: a concurrent ingest cannot change it under Spark
+    csv_copy.write_bytes(data)
+    from apps.training import tracking  # MLflow and plotly: only where a job runs
+    from apps.training.spark.job import JobSpec, run_training_job  # Spark only in this process
+
+    tracking.mlflow_experiment(
+        tracking_uri=settings.MLFLOW_TRACKING_URI,
+        experiment=settings.MLFLOW_EXPERIMENT,
+        artifact_root=settings.MLFLOW_ARTIFACT_ROOT,
+    )
+    spec = JobSpec(
+        csv_path=csv_copy,
+        families=run.families,
+        params=_training_params(run.profile),
+        profile=run.profile,
+        run_name=f"training-run-{run.pk}",
+        tags={
+            "training_run_id": str(run.pk),
+            "data_version_id": str(run.data_version.pk),
+            "data_version_md5": run.data_version.md5,
+            "git_commit": tracking.git_commit(settings.BASE_DIR),
+        },
+        master=settings.SPARK_MASTER,
+        driver_memory=settings.SPARK_DRIVER_MEMORY,
+        work_dir=settings.VAR_DIR / "spark",
+        parallelism=settings.TRAINING_PARALLELISM,
+    )
+    on_point, on_family = _progress_callbacks(run, on_progress)
+
+    def on_start(parent_run_id: str) -> None:
+        run.mlflow_parent_run_id = parent_run_id
+        run.save(update_fields=["mlflow_parent_run_id"])
+
+    return run_training_job(spec, on_start=on_start, on_point=on_point, on_family=on_family)
