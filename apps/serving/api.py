@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler plus the domain errors of the services; database text never leaves."""
+    if isinstance(exc, RequestDataTooBig):  # Django's own cap, hit before the parser reads
+        exc = PayloadTooLarge(f"Request body exceeds {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
     for kind, code in ERROR_CODES.items():
         if isinstance(exc, kind):
             detail = "the database is unavailable" if isinstance(exc, DatabaseError) else str(exc)
