@@ -1,7 +1,8 @@
 """Schema-driven fuzzing of the whole API (issue 14): every operation in /api/schema/, as an
 anonymous client, a labeller (plain authenticated user) and an operator (staff), through the real
 WSGI application in-process. Fixed seed, bounded examples; any 5xx or an answer that does not
-match its documented schema fails the test.
+match its documented schema (body, content type or an undocumented status code) fails the test.
+The labeller is a plain authenticated user: no label permission exists yet.
 
 Training-starting operations only queue: django-q2 runs async with the ORM broker and no worker
 is started here, so a queued run is a database row and Spark never starts. The DVC repository
@@ -25,6 +26,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from apps.serving.loader import champion_cache
@@ -32,7 +34,12 @@ from tests.factories import model_version_install
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    content_type_conformance,
+    status_code_conformance,
+]
 ROLES = ("anonymous", "labeller", "operator")
 EXAMPLES = 40  # per operation, each sent as every role
 
@@ -57,6 +64,7 @@ def fuzz_schema(
     settings: Any,
     tmp_path: Path,
 ) -> Any:
+    assert not settings.Q_CLUSTER.get("sync"), "a queued training run would start Spark here"
     settings.MODEL_CACHE_DIR = tmp_path / "models"
     settings.SERVING_VERSION_CHECK_SECONDS = 0.0
     champion_cache.reset()

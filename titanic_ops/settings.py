@@ -278,6 +278,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.serving.schema.forbid_additional_properties",
+        "apps.serving.schema.document_common_errors",
     ],
 }
 # A cache shared by every process: a table in the main database.
