@@ -124,3 +124,16 @@ def test_it_passes_check_deploy_with_the_production_example(tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_it_refuses_the_env_example_unchanged(tmp_path: Path) -> None:
+    from tests.test_compose import _env_example, _resolved_environment, _services
+
+    env = _resolved_environment(_services()["web"], _env_example())
+    env.update(TITANIC_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="titanic_ops.settings")
+    env["PATH"] = os.environ.get("PATH", "")
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0  # accepted unchanged before issue 14
+    assert "DJANGO_SECRET_KEY is a placeholder" in result.stderr
