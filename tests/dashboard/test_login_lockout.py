@@ -95,3 +95,18 @@ def test_it_shows_lock_outs_in_the_admin_and_leaves_tokens_alone(ops: User) -> N
     api = APIClient(REMOTE_ADDR="203.0.113.11")
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=ops).key}")
     assert api.get("/api/training-runs/999").status_code == 404  # authenticated, not locked out
+
+
+def test_it_lets_an_admin_clear_a_lock_out_in_the_admin(ops: User) -> None:
+    client = Client(REMOTE_ADDR="203.0.113.12")
+    _lock_out(client, "dashboard:login")
+    assert _login(client, "dashboard:login", PASSWORD).status_code == 429
+    admin = Client(REMOTE_ADDR="198.51.100.3")
+    admin.force_login(ops)
+    attempts = list(AccessAttempt.objects.values_list("pk", flat=True))
+    response = admin.post(
+        reverse("admin:axes_accessattempt_changelist"),
+        {"action": "delete_selected", "_selected_action": attempts, "post": "yes"},
+    )
+    assert response.status_code == 302 and not AccessAttempt.objects.exists()
+    assert _login(client, "dashboard:login", PASSWORD).status_code == 302
