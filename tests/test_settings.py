@@ -35,6 +35,8 @@ def _start(**env: str) -> subprocess.CompletedProcess[str]:
         ({"DJANGO_DEBUG": "true", "AUTO_PROMOTE_TITANIC": "sometimes"}, "AUTO_PROMOTE_TITANIC"),
         ({"DJANGO_DEBUG": "true", "DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
         ({"DJANGO_DEBUG": "true", "TRAINING_PROFILE": "huge"}, "TRAINING_PROFILE='huge'"),
+        ({"DJANGO_DEBUG": "true", "PREDICT_BATCH_ROWS_RATE": "lots"}, "PREDICT_BATCH_ROWS_RATE"),
+        ({"DJANGO_DEBUG": "true", "PREDICT_THROTTLE_RATE": "5/fortnight"}, "PREDICT_THROTTLE"),
     ],
 )
 def test_it_refuses_bad_values_naming_the_variable(env: dict[str, str], message: str) -> None:

@@ -6,6 +6,7 @@ django-q2 ORM broker, Spark local[*]); production overrides them through the env
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
@@ -241,6 +242,13 @@ LOGGING = {
 PREDICT_THROTTLE_RATE = env_str("PREDICT_THROTTLE_RATE", "20000/min")
 # Rows, not requests: a 1,000-row batch spends 1,000 of this budget.
 PREDICT_BATCH_ROWS_RATE = env_str("PREDICT_BATCH_ROWS_RATE", "20000/min")
+for _name, _rate in (
+    ("PREDICT_THROTTLE_RATE", PREDICT_THROTTLE_RATE),
+    ("PREDICT_BATCH_ROWS_RATE", PREDICT_BATCH_ROWS_RATE),
+):
+    # Checked here, not at the first request: a typo would otherwise be a 500 on every call.
+    if not re.fullmatch(r"0|[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", _rate.strip()):
+        raise ImproperlyConfigured(f"{_name}={_rate!r} must be N/s, N/min, N/hour, N/day or 0")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 PREDICT_MAX_BODY_BYTES = 8 * 1024
 PREDICT_BATCH_MAX_BODY_BYTES = 512 * 1024
