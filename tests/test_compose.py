@@ -7,6 +7,7 @@ the compose plugin exists.
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -250,19 +251,73 @@ def test_it_migrates_and_sets_up_schedules_before_serving() -> None:
 
 def test_it_points_the_app_at_the_compose_services() -> None:
     env = _env_example()
+    users = {"web": "MINIO_APP", "worker": "MINIO_APP", "jupyter": "MINIO_READER"}
     for name in APP_SERVICES:
         resolved = _resolved_environment(_services()[name], env)
         assert resolved["MLFLOW_TRACKING_URI"] == "http://mlflow:5500", name
         assert resolved["DVC_REMOTE_URL"] == "s3://dvc", name
         assert resolved["DVC_S3_ENDPOINT_URL"] == "http://minio:9000", name
-        assert re.match(r"^postgres://titanic:[^@]+@db:5432/titanic$", resolved["DATABASE_URL"])
-        assert resolved["AWS_ACCESS_KEY_ID"] == env["MINIO_ROOT_USER"], name
-        assert resolved["AWS_SECRET_ACCESS_KEY"] == env["MINIO_ROOT_PASSWORD"], name
+        if name != "jupyter":
+            assert re.match(r"^postgres://titanic:[^@]+@db:5432/titanic$", resolved["DATABASE_URL"])
+        # Issue 14: each service has its own object-store user, never MinIO's root.
+        assert resolved["AWS_ACCESS_KEY_ID"] == env[f"{users[name]}_USER"], name
+        assert resolved["AWS_SECRET_ACCESS_KEY"] == env[f"{users[name]}_PASSWORD"], name
+
+
+def test_it_publishes_only_the_web_port_beyond_loopback() -> None:
+    for name, service in _services().items():
+        for entry in service.get("ports", []):
+            host_ip = entry.get("host_ip") if isinstance(entry, dict) else None
+            if not isinstance(entry, dict):
+                parts = str(entry).split(":")
+                host_ip = parts[0] if len(parts) == 3 else None
+            if name == "web":
+                continue  # the product's port, behind the TLS proxy
+            assert host_ip == "127.0.0.1", f"{name}: {entry} is published on every interface"
+
+
+def test_it_keeps_minio_root_keys_in_minio_and_its_init_job() -> None:
+    for name, service in _services().items():
+        if name in ("minio", "minio-init"):
+            continue
+        texts = _walk_strings(service)
+        assert [t for t in texts if "MINIO_ROOT" in t] == [], f"{name} holds MinIO's root keys"
+    resolved = {
+        name: _resolved_environment(service, _env_example())
+        for name, service in _services().items()
+    }
+    keys = {name: env.get("AWS_ACCESS_KEY_ID") for name, env in resolved.items()}
+    assert keys["mlflow"] == _env_example()["MINIO_MLFLOW_USER"]
+    assert len({keys["web"], keys["mlflow"], keys["jupyter"]}) == 3  # one user per service
+
+
+def test_it_creates_scoped_object_store_users_in_the_init_job() -> None:
+    script = _script(_services()["minio-init"])
+    for user, policy in (
+        ("MINIO_APP_USER", "titanic-dvc-readwrite"),
+        ("MINIO_MLFLOW_USER", "titanic-mlflow-readwrite"),
+        ("MINIO_READER_USER", "titanic-readonly"),
+    ):
+        assert re.search(rf'grant "\$\${user}" "\$\$\w+" {policy}', script), user
+    assert "mc admin user add" in script and "mc admin policy create" in script
+    assert "mc admin policy attach" in script
+    assert '"arn:aws:s3:::%s","arn:aws:s3:::%s/*"' in script  # one bucket per statement
+    assert re.search(r"READ='[^']*s3:GetObject[^']*'", script)
+    assert "s3:PutObject" not in re.search(r"READ='([^']*)'", script).group(1)
+    assert "s3:*" not in script and "arn:aws:s3:::*" not in script
+
+
+def test_it_gives_jupyter_no_app_secrets() -> None:
+    jupyter = _environment(_services()["jupyter"])
+    app_secrets = {"DJANGO_SECRET_KEY", "DATABASE_URL", "TITANIC_ADMIN_PASSWORD"}
+    assert sorted(app_secrets & set(jupyter)) == []
+    assert not [v for v in jupyter.values() if "POSTGRES_PASSWORD" in v or "MINIO_APP" in v]
+    assert "MINIO_READER_PASSWORD" in jupyter["AWS_SECRET_ACCESS_KEY"]
 
 
 def test_it_uses_only_variable_names_that_settings_reads() -> None:
     settings_text = (ROOT / "titanic_ops" / "settings.py").read_text()
-    for name in APP_SERVICES:
+    for name in ("web", "worker"):
         for key in _environment(_services()[name]):
             assert f'"{key}"' in settings_text or key in READ_BY_LIBRARIES, f"{name}: {key}"
 
@@ -276,8 +331,16 @@ def test_it_forwards_every_setting_that_env_example_offers() -> None:
         assert sorted(offered - set(_environment(_services()[name]))) == [], name
 
 
+def production_example() -> dict[str, str]:
+    """.env.example with every placeholder secret replaced by a real-looking random value."""
+    return {
+        name: secrets.token_hex(32) if "change-me" in value else value
+        for name, value in _env_example().items()
+    }
+
+
 def test_it_gives_settings_an_environment_it_accepts(tmp_path: Path) -> None:
-    env = _resolved_environment(_services()["web"], _env_example())
+    env = _resolved_environment(_services()["web"], production_example())
     env.update(
         TITANIC_VAR_DIR=str(tmp_path / "var"),  # /app/var exists only in the image
         DJANGO_SETTINGS_MODULE="titanic_ops.settings",

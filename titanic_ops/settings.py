@@ -6,7 +6,10 @@ django-q2 ORM broker, Spark local[*]); production overrides them through the env
 """
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -88,6 +91,43 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
+# --- transport security (TLS terminated by a reverse proxy in front of gunicorn) ---------------
+# Opt-in: trusting X-Forwarded-Proto is only safe when a proxy always sets it.
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# The container healthcheck calls /health over plain HTTP from inside the container.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SECURE_HSTS_SECONDS = env_int(
+    "DJANGO_SECURE_HSTS_SECONDS", 31536000 if SECURE_SSL_REDIRECT else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", SECURE_SSL_REDIRECT)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Preload binds the whole domain to HTTPS in browsers for good: only its owner can decide that,
+# so leaving it off is a decision, not an oversight that check --deploy should keep reporting.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# The dashboard's own assets only. Styles allow inline: plotly.js injects its style rules at
+# run time and the Swagger UI page carries an inline <style>; scripts never run inline.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -100,6 +140,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "csp",
+    "axes",
     "apps.training",
     "apps.serving",
     "apps.monitoring",
@@ -116,6 +158,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lock-out raised during login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "titanic_ops.urls"
@@ -159,6 +204,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "dashboard:login"
+
+# --- login abuse (django-axes): both login pages; API tokens never go through authenticate() ---
+AUTHENTICATION_BACKENDS = [
+    "apps.core.logins.LoginAbuseBackend",  # first: refuses a locked-out client before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 15.0, minimum=0.1))
+# A user from one client, and any client that tries many users; a username alone would let
+# anyone lock the administrator out from everywhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "apps.core.logins.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = ["password"]
 LOGIN_REDIRECT_URL = "dashboard:overview"
 
 LANGUAGE_CODE = "en-us"
@@ -182,6 +241,15 @@ LOGGING = {
 
 # --- API ------------------------------------------------------------------------------------
 PREDICT_THROTTLE_RATE = env_str("PREDICT_THROTTLE_RATE", "20000/min")
+# Rows, not requests: a 1,000-row batch spends 1,000 of this budget.
+PREDICT_BATCH_ROWS_RATE = env_str("PREDICT_BATCH_ROWS_RATE", "20000/min")
+for _name, _rate in (
+    ("PREDICT_THROTTLE_RATE", PREDICT_THROTTLE_RATE),
+    ("PREDICT_BATCH_ROWS_RATE", PREDICT_BATCH_ROWS_RATE),
+):
+    # Checked here, not at the first request: a typo would otherwise be a 500 on every call.
+    if not re.fullmatch(r"0|[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", _rate.strip()):
+        raise ImproperlyConfigured(f"{_name}={_rate!r} must be N/s, N/min, N/hour, N/day or 0")
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 PREDICT_MAX_BODY_BYTES = 8 * 1024
 PREDICT_BATCH_MAX_BODY_BYTES = 512 * 1024
@@ -195,14 +263,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.api.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.serving.api.api_exception_handler",
     # Counted per client address; with N trusted proxies the N-th address from the right of
     # X-Forwarded-For is the client, so a forged header cannot create fresh identities.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
-        "predict": None if PREDICT_THROTTLE_RATE.strip() == "0" else PREDICT_THROTTLE_RATE
+        "predict": None if PREDICT_THROTTLE_RATE.strip() == "0" else PREDICT_THROTTLE_RATE,
+        "predict_batch_rows": (
+            None if PREDICT_BATCH_ROWS_RATE.strip() == "0" else PREDICT_BATCH_ROWS_RATE
+        ),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -216,6 +287,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.serving.schema.forbid_additional_properties",
+        "apps.serving.schema.document_common_errors",
     ],
 }
 # A cache shared by every process: a table in the main database.
@@ -310,3 +382,30 @@ EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "titanic-ops@localhost")
+
+# --- secrets: with DEBUG off, refuse the example's placeholders and short values ---------------
+PLACEHOLDER_MARK = "change-me"  # every secret in .env.example carries it
+
+
+def refuse_weak_secret(name: str, value: str, *, minimum: int) -> None:
+    """Fail start-up naming `name` when its value is a placeholder or too short (never shown)."""
+    if value and (PLACEHOLDER_MARK in value.lower() or len(value) < minimum):
+        raise ImproperlyConfigured(
+            f"{name} is a placeholder or shorter than {minimum} characters: set a random "
+            "secret (e.g. `openssl rand -hex 32`) before running with DJANGO_DEBUG off"
+        )
+
+
+if not DEBUG:
+    refuse_weak_secret("DJANGO_SECRET_KEY", SECRET_KEY, minimum=40)
+    refuse_weak_secret(
+        "DATABASE_URL (its password)",
+        unquote(DATABASES["default"].get("PASSWORD") or ""),
+        minimum=12,
+    )
+    refuse_weak_secret("TITANIC_ADMIN_PASSWORD", TITANIC_ADMIN_PASSWORD, minimum=12)
+    # Read by DVC's and MLflow's S3 clients, checked here so a placeholder fails at start-up.
+    refuse_weak_secret("AWS_ACCESS_KEY_ID", os.environ.get("AWS_ACCESS_KEY_ID", ""), minimum=3)
+    refuse_weak_secret(
+        "AWS_SECRET_ACCESS_KEY", os.environ.get("AWS_SECRET_ACCESS_KEY", ""), minimum=12
+    )

@@ -1,26 +1,29 @@
 """The scoring API: thin views, one service call each; domain errors map to codes here."""
 
+import logging
 import time
 import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView, exception_handler
 
+from apps.core.api import PayloadTooLarge
 from apps.serving import serializers as s
 from apps.serving.loader import NoChampionModel
 from apps.serving.selectors.health import serving_health
 from apps.serving.services import (
     AlreadyLabelled,
     InferenceNotFound,
+    RequestIdConflict,
     ServiceUnavailable,
     feedback_record,
     prediction_batch_create,
@@ -35,29 +38,31 @@ ERROR_CODES: dict[type[Exception], int] = {
     ServiceUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     InferenceNotFound: status.HTTP_404_NOT_FOUND,
     AlreadyLabelled: status.HTTP_409_CONFLICT,
+    RequestIdConflict: status.HTTP_409_CONFLICT,
 }
 RETRY_AFTER_SECONDS = "5"
+logger = logging.getLogger(__name__)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler plus the domain errors of the serving services."""
+    """DRF's handler plus the domain errors of the services; database text never leaves."""
+    if isinstance(exc, RequestDataTooBig):  # Django's own cap, hit before the parser reads
+        exc = PayloadTooLarge(f"Request body exceeds {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
     for kind, code in ERROR_CODES.items():
         if isinstance(exc, kind):
-            detail = (
-                str(exc)
-                if not isinstance(exc, DatabaseError)
-                else (f"the database is unavailable: {type(exc).__name__}")
-            )
-            response = Response({"detail": detail}, status=code)
+            detail = "the database is unavailable" if isinstance(exc, DatabaseError) else str(exc)
+            body: dict[str, Any] = {"detail": detail}
+            response = Response(body, status=code)
             if code == status.HTTP_503_SERVICE_UNAVAILABLE:
+                request = context.get("request")
+                request_id = _request_id(request) if request is not None else uuid.uuid4()
+                # The cause (SQL, constraint names, loader paths) goes to the log, not the client.
+                logger.error("request %s answered 503: %s", request_id, detail, exc_info=exc)
+                body["request_id"] = str(request_id)
+                body["detail"] = f"{detail} (request id {request_id}: quote it when reporting)"
                 response["Retry-After"] = RETRY_AFTER_SECONDS
             return response
     return exception_handler(exc, context)
-
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "Request body too large."
 
 
 class PredictThrottle(BaseThrottle):
@@ -67,8 +72,10 @@ class PredictThrottle(BaseThrottle):
     request's timestamp, thousands of entries at the default rate.
     """
 
+    scope = "predict"
+
     def __init__(self) -> None:
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get("predict")
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
         self.limit: int | None
         self.limit, self.period = (None, 0) if not rate else self.parse_rate(str(rate))
         self.wait_seconds = 0.0
@@ -79,16 +86,29 @@ class PredictThrottle(BaseThrottle):
         return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit[0]]
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        return self.allow_amount(request, amount=1)
+
+    def allow_amount(self, request: Request, *, amount: int) -> bool:
         if self.limit is None:
             return True
         now = time.time()
         window = int(now // self.period)
-        count = throttle_count(ident=f"predict:{self.get_ident(request)}", window=window)
+        ident = f"{self.scope}:{self.get_ident(request)}"
+        count = throttle_count(ident=ident, window=window, amount=amount)
         self.wait_seconds = (window + 1) * self.period - now
         return count <= self.limit
 
     def wait(self) -> float | None:
         return max(self.wait_seconds, 1.0)
+
+
+class BatchRowsThrottle(PredictThrottle):
+    """Counts a batch by its rows, so a 1,000-row batch spends 1,000 of the budget."""
+
+    scope = "predict_batch_rows"
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        return True  # counted by the view once the rows are known (after validation)
 
 
 def _check_size(request: Request, limit: int) -> None:
@@ -98,15 +118,30 @@ def _check_size(request: Request, limit: int) -> None:
 
 
 def _request_id(request: Request) -> uuid.UUID:
-    header = request.headers.get("X-Request-ID", "")
-    try:
-        return uuid.UUID(header)
-    except ValueError:
-        return uuid.uuid4()
+    """The client's X-Request-ID when it is a UUID, else a fresh one; the same for one request."""
+    cached = getattr(request, "titanic_request_id", None)
+    if cached is None:
+        try:
+            cached = uuid.UUID(request.headers.get("X-Request-ID", ""))
+        except ValueError:
+            cached = uuid.uuid4()
+        request.titanic_request_id = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _prediction_out(prediction: Any) -> dict[str, Any]:
     return s.PredictionOutputSerializer(prediction).data
+
+
+ERRORS = {
+    400: OpenApiResponse(description="invalid input, naming the fields"),
+    413: OpenApiResponse(s.ErrorSerializer, description="request body too large"),
+    415: OpenApiResponse(s.ErrorSerializer, description="not application/json"),
+    429: OpenApiResponse(s.ErrorSerializer, description="throttled: see Retry-After"),
+    503: OpenApiResponse(
+        s.ErrorSerializer, description="no champion, or the log cannot be written (retry)"
+    ),
+}
 
 
 class PredictView(APIView):
@@ -118,8 +153,8 @@ class PredictView(APIView):
         request=s.PassengerSerializer,
         responses={
             200: s.PredictionOutputSerializer,
-            400: OpenApiResponse(description="invalid input"),
-            503: OpenApiResponse(description="no champion, or the log cannot be written"),
+            409: OpenApiResponse(s.ErrorSerializer, description="X-Request-ID reused"),
+            **ERRORS,
         },
     )
     def post(self, request: Request) -> Response:
@@ -140,12 +175,15 @@ class PredictBatchView(APIView):
     authentication_classes: list[type] = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=s.BatchSerializer, responses={200: s.BatchOutputSerializer})
+    @extend_schema(request=s.BatchSerializer, responses={200: s.BatchOutputSerializer, **ERRORS})
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
         _check_size(request, settings.PREDICT_BATCH_MAX_BODY_BYTES)
         serializer = s.BatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        rows = BatchRowsThrottle()
+        if not rows.allow_amount(request, amount=len(serializer.validated_data["passengers"])):
+            self.throttled(request, rows.wait() or 0.0)
         batch_id, predictions = prediction_batch_create(
             passengers=serializer.validated_data["passengers"], started=started
         )
@@ -161,7 +199,15 @@ class PredictBatchView(APIView):
 class FeedbackView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=s.FeedbackSerializer, responses={200: s.PredictionOutputSerializer})
+    @extend_schema(
+        request=s.FeedbackSerializer,
+        responses={
+            200: s.FeedbackOutputSerializer,
+            400: OpenApiResponse(description="invalid input, naming the fields"),
+            404: OpenApiResponse(s.ErrorSerializer, description="no such request id"),
+            409: OpenApiResponse(s.ErrorSerializer, description="already labelled"),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = s.FeedbackSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -175,7 +221,13 @@ class FeedbackView(APIView):
 class ReloadView(APIView):
     permission_classes = [permissions.IsAdminUser]
 
-    @extend_schema(request=None, responses={200: OpenApiResponse(description="reloaded")})
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.ReloadOutputSerializer,
+            503: OpenApiResponse(s.ErrorSerializer, description="reload failed; still serving"),
+        },
+    )
     def post(self, request: Request) -> Response:
         result = serving_reload()
         return Response(

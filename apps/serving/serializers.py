@@ -5,6 +5,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from apps.core.api import StrictSerializer
 from apps.core.features import SPEC, Feature
 
 
@@ -39,32 +40,13 @@ class StrictChoiceField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
-class StrictSerializer(serializers.Serializer):
-    """Refuses keys it does not declare, naming them."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError(
-                {"non_field_errors": [f"Expected a JSON object, got {type(data).__name__}."]}
-            )
-        errors = {
-            name: ["Unknown field: not part of the request schema."]
-            for name in sorted(set(data) - set(self.fields))
-        }
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            errors.update(exc.detail)  # type: ignore[arg-type]
-        if errors:
-            raise serializers.ValidationError(errors)
-        return value
-
-
 def _feature_field(feature: Feature) -> serializers.Field:
-    """The API field of one feature, with the contract's type, domain and nullability."""
-    optional: dict[str, Any] = (
-        {"allow_null": True, "required": False, "default": None} if feature.nullable else {}
-    )
+    """The API field of one feature, with the contract's type, domain and nullability.
+
+    Every key is required, nullable ones included: a client that drops a key by mistake must
+    hear about it instead of silently moving its traffic into the drift check's MISSING bin.
+    """
+    optional: dict[str, Any] = {"allow_null": True} if feature.nullable else {}
     if feature.kind in ("integer", "choice_integer"):
         # DRF compares bounds with `<`, so the spec's float bounds work; the stubs ask for int.
         return StrictIntegerField(
@@ -108,6 +90,22 @@ class BatchOutputSerializer(serializers.Serializer):
 class FeedbackSerializer(StrictSerializer):
     request_id = serializers.UUIDField()
     Survived = StrictIntegerField(min_value=0, max_value=1)
+
+
+class FeedbackOutputSerializer(serializers.Serializer):
+    request_id = serializers.UUIDField()
+    Survived = serializers.IntegerField(min_value=0, max_value=1)
+
+
+class ReloadOutputSerializer(serializers.Serializer):
+    model_version = serializers.CharField()
+    registry_version = serializers.IntegerField(allow_null=True)
+    consistent = serializers.BooleanField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    request_id = serializers.UUIDField(required=False)
 
 
 class HealthSerializer(serializers.Serializer):

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from apps.core.features import log_values
-from apps.serving.loader import LoadedModel, champion_cache
+from apps.core.features import LOG_COLUMNS, log_values
+from apps.serving.loader import LoadedModel, NoChampionModel, champion_cache
 from apps.serving.models import InferenceLog, ThrottleCounter
 from apps.training import registry
 
@@ -24,6 +24,10 @@ class InferenceNotFound(Exception):
 
 class AlreadyLabelled(Exception):
     """The inference already has its true label."""
+
+
+class RequestIdConflict(Exception):
+    """The request id was already used for a different passenger."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,31 @@ def _as_prediction(row: InferenceLog) -> Prediction:
     return Prediction(row.request_id, row.prob_survive, row.label, row.model_version)
 
 
-def _replay(request_id: uuid.UUID) -> Prediction | None:
+def _replay(request_id: uuid.UUID, features: dict[str, Any]) -> Prediction | None:
+    """The logged answer of an exact retry; a different body under the same id is a conflict."""
     row = InferenceLog.objects.filter(request_id=request_id).first()
-    return _as_prediction(row) if row else None
+    if row is None:
+        return None
+    differing = sorted(
+        name for name, column in LOG_COLUMNS.items() if getattr(row, column) != features.get(name)
+    )
+    if differing:
+        raise RequestIdConflict(
+            f"X-Request-ID {request_id} was already used for a different passenger "
+            f"(differs in {', '.join(differing)}): send a new id for a new request"
+        )
+    return _as_prediction(row)
+
+
+def _champion() -> LoadedModel:
+    """The serving model; a loader failure becomes ServiceUnavailable (its text stays in the log
+    through the exception chain)."""
+    try:
+        return champion_cache.get()
+    except (NoChampionModel, DatabaseError):
+        raise
+    except Exception as exc:
+        raise ServiceUnavailable("the champion model cannot be loaded") from exc
 
 
 def prediction_create(
@@ -82,7 +108,7 @@ def prediction_create(
 ) -> Prediction:
     """Score one passenger with the champion and log it durably before answering."""
     try:
-        model = champion_cache.get()
+        model = _champion()
         probability = float(model.scorer.predict_proba([features])[0])
         row = _log_row(
             features,
@@ -94,12 +120,12 @@ def prediction_create(
         try:
             _insert(row)
         except IntegrityError:
-            replayed = _replay(request_id)  # a retried request: answer what was logged
+            replayed = _replay(request_id, features)  # a retry: answer what was logged
             if replayed is None:
                 raise
             return replayed
     except DatabaseError as exc:
-        raise ServiceUnavailable(f"the inference log cannot be written: {exc}") from exc
+        raise ServiceUnavailable("the inference log cannot be written") from exc
     return _as_prediction(row)
 
 
@@ -109,7 +135,7 @@ def prediction_batch_create(
     """Score many passengers in one call; one log row each, all written or none."""
     batch_id = uuid.uuid4()
     try:
-        model = champion_cache.get()
+        model = _champion()
         probabilities = model.scorer.predict_proba(list(passengers))
         latency_ms = (time.perf_counter() - started) * 1000
         rows = [
@@ -126,7 +152,7 @@ def prediction_batch_create(
         with transaction.atomic():
             InferenceLog.objects.bulk_create(rows, batch_size=500)
     except DatabaseError as exc:
-        raise ServiceUnavailable(f"the inference log cannot be written: {exc}") from exc
+        raise ServiceUnavailable("the inference log cannot be written") from exc
     return batch_id, [_as_prediction(row) for row in rows]
 
 
@@ -178,8 +204,8 @@ def serving_reload() -> ReloadResult:
     return ReloadResult(current.version, registry_version, registry_version == current.version)
 
 
-def throttle_count(*, ident: str, window: int) -> int:
-    """Count one request of `ident` in `window` and return the window's total (one statement)."""
+def throttle_count(*, ident: str, window: int, amount: int = 1) -> int:
+    """Count `amount` (requests or rows) of `ident` in `window`; return the window's total."""
     quote = connection.ops.quote_name  # "window" is a reserved word in PostgreSQL
     table, window_column, count_column = (
         quote(ThrottleCounter._meta.db_table),
@@ -189,12 +215,12 @@ def throttle_count(*, ident: str, window: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (ident, {window_column}, {count_column}) "  # noqa: S608
-            f"VALUES (%s, %s, 1) ON CONFLICT (ident, {window_column}) "
-            f"DO UPDATE SET {count_column} = {table}.{count_column} + 1 "
+            f"VALUES (%s, %s, %s) ON CONFLICT (ident, {window_column}) "
+            f"DO UPDATE SET {count_column} = {table}.{count_column} + %s "
             f"RETURNING {count_column}",
-            [ident[:64], window],
+            [ident[:64], window, amount, amount],
         )
         count = int(cursor.fetchone()[0])
-    if count == 1:  # a client's first request in a window: drop windows nobody needs any more
+    if count == amount:  # a client's first request in a window: drop windows nobody needs any more
         ThrottleCounter.objects.filter(window__lt=window - 1).delete()
     return count

@@ -1,6 +1,6 @@
 """Machine API for data and training: thin views over the training services (staff only)."""
 
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import StrictSerializer
 from apps.training.contract import ContractError
 from apps.training.dvc import DvcError
 from apps.training.models import ModelVersion, TrainingRun
@@ -46,10 +47,17 @@ class DataVersionUploadView(APIView):
     permission_classes = [permissions.IsAdminUser]
 
     @extend_schema(
-        request={"text/csv": bytes}, responses={201: DataVersionOutput, 200: DataVersionOutput}
+        request={"text/csv": bytes},
+        responses={
+            201: DataVersionOutput,
+            200: DataVersionOutput,
+            400: OpenApiResponse(description="the file breaks the data contract (named)"),
+            413: OpenApiResponse(description="the file is too large"),
+        },
     )
     def post(self, request: Request) -> Response:
-        data = cast(bytes, request.data)  # CsvParser is the view's only parser
+        # DRF gives an empty form dict, not bytes, for a body without content.
+        data = request.data if isinstance(request.data, bytes) else b""
         if len(data) > MAX_CSV_BYTES:
             return Response({"detail": f"the file exceeds {MAX_CSV_BYTES} bytes"}, status=413)
         name = request.query_params.get("name", "upload.csv")[:200]
@@ -61,7 +69,7 @@ class DataVersionUploadView(APIView):
         return Response(DataVersionOutput(result.data_version).data, status=code)
 
 
-class TrainingRunInput(serializers.Serializer):
+class TrainingRunInput(StrictSerializer):
     profile = serializers.ChoiceField(choices=["quick", "full"], required=False)
     families = serializers.ListField(
         child=serializers.ChoiceField(choices=list(FAMILIES)), required=False, min_length=1
@@ -94,6 +102,7 @@ class TrainingRunListView(APIView):
         request=TrainingRunInput,
         responses={
             202: TrainingRunOutput,
+            400: OpenApiResponse(description="invalid input, naming the fields"),
             409: OpenApiResponse(description="a job is already active"),
         },
     )
@@ -117,7 +126,9 @@ class TrainingRunListView(APIView):
 class TrainingRunDetailView(APIView):
     permission_classes = [permissions.IsAdminUser]
 
-    @extend_schema(responses={200: TrainingRunOutput})
+    @extend_schema(
+        responses={200: TrainingRunOutput, 404: OpenApiResponse(description="no such run")}
+    )
     def get(self, request: Request, pk: int) -> Response:
         run = TrainingRun.objects.filter(pk=pk).first()
         if run is None:

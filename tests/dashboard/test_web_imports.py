@@ -38,7 +38,7 @@ def test_it_renders_pages_without_spark_mlflow_or_plotly_python(tmp_path: Path) 
         "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite3'}",
         "TITANIC_VAR_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "titanic_ops.settings",
-        "DJANGO_SECRET_KEY": "probe",
+        "DJANGO_SECRET_KEY": "probe-" + "k" * 40,  # start-up refuses short keys
     }
     result = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", PROBE],

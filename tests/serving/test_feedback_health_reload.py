@@ -13,6 +13,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apps.core.features import FEATURES
 from apps.serving.models import InferenceLog
 from apps.training.models import ModelVersion
 from tests.factories import SEED_EXAMPLE
@@ -129,7 +130,13 @@ def test_it_publishes_a_valid_strict_schema(api: APIClient) -> None:
     schema = yaml.safe_load(out.getvalue())
     passenger = schema["components"]["schemas"]["PassengerRequest"]
     assert passenger["additionalProperties"] is False
-    assert set(passenger["required"]) == {"Pclass", "Sex", "SibSp", "Parch"}
+    # Issue 14: every key is required; null is allowed where the contract allows it.
+    assert set(passenger["required"]) == set(FEATURES)
+    assert {name for name, p in passenger["properties"].items() if p.get("nullable")} == {
+        "Age",
+        "Fare",
+        "Embarked",
+    }
     body = schema["paths"]["/predict_titanic"]["post"]["requestBody"]
     assert "PassengerRequest" in json.dumps(body)
     docs = api.get("/api/docs/")

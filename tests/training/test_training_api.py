@@ -74,3 +74,30 @@ def test_it_queues_one_training_run_at_a_time(ingested: DataVersion) -> None:
 def test_it_refuses_non_staff(ingested: Any) -> None:
     assert _client(staff=False).post("/api/training-runs", {}, format="json").status_code == 403
     assert APIClient().post("/api/training-runs", {}, format="json").status_code in (401, 403)
+
+
+def test_it_refuses_unknown_keys_naming_them(ingested: DataVersion) -> None:
+    response = _client(staff=True).post(
+        "/api/training-runs", {"profile": "quick", "evil": 1}, format="json"
+    )
+    assert response.status_code == 400  # accepted before issue 14
+    assert response.json() == {"evil": ["Unknown field: not part of the request schema."]}
+    assert TrainingRun.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "code"),
+    [
+        (b"", "text/csv", 400),  # a 500 before: DRF hands an empty form dict, not bytes
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "text/csv", 400),
+        (b"\xff\xfe\xfa not utf-8", "text/csv", 400),
+        (b'{"rows": []}', "application/json", 415),
+    ],
+)
+def test_it_refuses_empty_and_non_csv_uploads(
+    dvc_repo: Path, body: bytes, content_type: str, code: int
+) -> None:
+    response = _client(staff=True).post("/api/data-versions", body, content_type=content_type)
+    assert response.status_code == code
+    assert response.json()["detail"]
+    assert DataVersion.objects.count() == 0
