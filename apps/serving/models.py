@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -25,9 +26,24 @@ class InferenceLog(models.Model):
     latency_ms = models.FloatField()
     true_label = models.PositiveSmallIntegerField(null=True, blank=True)
     labelled_at = models.DateTimeField(null=True, blank=True)
+    # Who labelled; SET_NULL keeps the label when the account goes, labelled_by_name keeps who.
+    labelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    labelled_by_name = models.CharField(max_length=150, blank=True, default="")
+    # How the labeller was authenticated: "token", "session", "basic" or "" (before provenance).
+    labelled_via = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("label_inferencelog", "Can label predictions"),
+            ("reload_champion", "Can reload the serving champion"),
+        ]
         indexes = [models.Index(fields=["model_version", "created_at"])]
 
     def __str__(self) -> str:

@@ -130,10 +130,17 @@ def prediction_batch_create(
     return batch_id, [_as_prediction(row) for row in rows]
 
 
-def feedback_record(*, request_id: uuid.UUID, survived: int) -> InferenceLog:
-    """Attach the true label to a logged inference (once)."""
+def feedback_record(
+    *, request_id: uuid.UUID, survived: int, user: Any = None, via: str = ""
+) -> InferenceLog:
+    """Attach the true label to a logged inference (once), with who gave it, how and when."""
+    labeller = user if user is not None and user.is_authenticated else None
     updated = InferenceLog.objects.filter(request_id=request_id, true_label__isnull=True).update(
-        true_label=survived, labelled_at=timezone.now()
+        true_label=survived,
+        labelled_at=timezone.now(),
+        labelled_by=labeller,
+        labelled_by_name=labeller.get_username() if labeller else "",
+        labelled_via=via[:16],
     )
     row = InferenceLog.objects.filter(request_id=request_id).first()
     if row is None:

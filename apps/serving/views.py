@@ -4,6 +4,7 @@ import csv
 from collections.abc import Iterator
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -11,7 +12,11 @@ from django.views.decorators.http import require_GET
 
 from apps.core.pages import dashboard_view
 from apps.serving.forms import TrafficFilterForm
+from apps.serving.permissions import READ_TRAFFIC
 from apps.serving.selectors import inference_log as selectors
+
+# Traffic rows are passengers' features: a sensitive read with its own permission.
+_traffic_reader = permission_required(READ_TRAFFIC, raise_exception=True)
 
 
 def _filters(request: HttpRequest) -> TrafficFilterForm:
@@ -20,6 +25,7 @@ def _filters(request: HttpRequest) -> TrafficFilterForm:
 
 @dashboard_view
 @require_GET
+@_traffic_reader
 def traffic(request: HttpRequest) -> HttpResponse:
     form = _filters(request)
     if form.is_bound and not form.is_valid():
@@ -55,6 +61,7 @@ def _csv_lines(rows: Iterator[tuple[object, ...]]) -> Iterator[str]:
 
 @dashboard_view
 @require_GET
+@_traffic_reader
 def traffic_csv(request: HttpRequest) -> HttpResponse:
     """The filtered inference log as CSV (the same validation as the page)."""
     form = _filters(request)

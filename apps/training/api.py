@@ -1,14 +1,20 @@
-"""Machine API for data and training: thin views over the training services (staff only)."""
+"""Machine API for data and training: thin views over the training services.
+
+Each view names the one permission its action needs (apps/training/permissions.py); a token acts
+with its user's permissions, so staff status alone opens nothing.
+"""
 
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.permissions import VIEW_DASHBOARD, requires
+from apps.training import permissions
 from apps.training.contract import ContractError
 from apps.training.dvc import DvcError
 from apps.training.models import ModelVersion, TrainingRun
@@ -41,7 +47,7 @@ class DataVersionOutput(serializers.Serializer):
 
 class DataVersionUploadView(APIView):
     parser_classes = [CsvParser]
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [requires(permissions.UPLOAD_DATA)]
 
     @extend_schema(
         request={"text/csv": bytes}, responses={201: DataVersionOutput, 200: DataVersionOutput}
@@ -86,7 +92,7 @@ class TrainingRunOutput(serializers.Serializer):
 
 
 class TrainingRunListView(APIView):
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [requires(permissions.START_TRAINING)]
 
     @extend_schema(
         request=TrainingRunInput,
@@ -113,7 +119,8 @@ class TrainingRunListView(APIView):
 
 
 class TrainingRunDetailView(APIView):
-    permission_classes = [permissions.IsAdminUser]
+    # A run's status is what the dashboard's run page shows: the same permission reads it.
+    permission_classes = [requires(VIEW_DASHBOARD)]
 
     @extend_schema(responses={200: TrainingRunOutput})
     def get(self, request: Request, pk: int) -> Response:
