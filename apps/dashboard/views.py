@@ -50,6 +50,7 @@ def data_detail(request: HttpRequest, data_version_id: int) -> HttpResponse:
         "lineage": lineage.data_version_lineage(data_version),
         "children": data_versions.data_version_children(data_version),
         "summary": data_version.summary,
+        "origin": lineage.data_version_origin(data_version),
     }
     return render(request, "dashboard/data_detail.html", context)
 

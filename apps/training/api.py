@@ -58,7 +58,12 @@ class DataVersionUploadView(APIView):
             return Response({"detail": f"the file exceeds {MAX_CSV_BYTES} bytes"}, status=413)
         name = request.query_params.get("name", "upload.csv")[:200]
         try:
-            result = data_version_ingest(data=data, source=f"http upload: {name}")
+            who = request.user.get_username()
+            result = data_version_ingest(
+                data=data,
+                source=f"http upload: {name} by {who}",
+                sources=[{"kind": "upload", "by": who, "name": name}],
+            )
         except (ContractError, DvcError) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
