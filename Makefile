@@ -48,6 +48,7 @@ run: data
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py setup_roles
 	$(PY) manage.py setup_schedules
+	$(PY) manage.py reconcile_registry --schedule
 	$(PY) manage.py train --if-no-champion
 	$(PY) manage.py run_platform
 

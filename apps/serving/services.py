@@ -12,6 +12,7 @@ from apps.core.features import log_values
 from apps.serving.loader import LoadedModel, champion_cache
 from apps.serving.models import InferenceLog, ThrottleCounter
 from apps.training import registry
+from apps.training.services.registry_sync import registry_check_store
 
 
 class ServiceUnavailable(Exception):
@@ -170,6 +171,10 @@ def serving_reload() -> ReloadResult:
             alias=registry.CHAMPION,
         )
         champion_cache.refresh(force=True)
+        loaded = champion_cache.loaded
+        registry_check_store(
+            database_version=loaded.version if loaded else None, registry_version=registry_version
+        )
     except Exception as exc:
         serving = f"v{previous.version}" if previous else "nothing"
         champion_cache.reload_error = (
