@@ -239,7 +239,7 @@ def test_it_refuses_a_staff_account_without_permissions(
 
 
 def test_it_lets_only_labellers_label(world: dict) -> None:
-    from apps.serving.models import InferenceLog
+    from apps.serving.models import InferenceLog, LabelProvenance
 
     answer = Client().post("/predict_titanic", SEED_EXAMPLE, content_type="application/json")
     assert answer.status_code == 200, answer.content
@@ -261,5 +261,6 @@ def test_it_lets_only_labellers_label(world: dict) -> None:
     )
     assert given.status_code == 200
     row = InferenceLog.objects.get()
-    assert (row.true_label, row.labelled_by_name, row.labelled_via) == (0, "labeller", "token")
-    assert row.labelled_by == world["users"]["labeller"] and row.labelled_at is not None
+    given = LabelProvenance.objects.get(inference=row)
+    assert (row.true_label, given.labelled_by_name, given.labelled_via) == (0, "labeller", "token")
+    assert given.labelled_by == world["users"]["labeller"] and given.labelled_at == row.labelled_at

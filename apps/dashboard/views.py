@@ -29,6 +29,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "progress": training_runs.training_run_progress(active),
         "pending_count": model_versions.promotion_pending_count(),
     }
+    context["nav_pending"] = context["pending_count"]  # the layout's badge: counted once
     return render(request, "dashboard/overview.html", context)
 
 

@@ -26,17 +26,6 @@ class InferenceLog(models.Model):
     latency_ms = models.FloatField()
     true_label = models.PositiveSmallIntegerField(null=True, blank=True)
     labelled_at = models.DateTimeField(null=True, blank=True)
-    # Who labelled; SET_NULL keeps the label when the account goes, labelled_by_name keeps who.
-    labelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    labelled_by_name = models.CharField(max_length=150, blank=True, default="")
-    # How the labeller was authenticated: "token", "session", "basic" or "" (before provenance).
-    labelled_via = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -52,6 +41,24 @@ class InferenceLog(models.Model):
     def features(self) -> dict[str, object]:
         """The request's features keyed by their API names."""
         return {name: getattr(self, column) for name, column in LOG_COLUMNS.items()}
+
+
+class LabelProvenance(models.Model):
+    """Who gave a logged prediction its true label, how and when (apart from the log itself)."""
+
+    # related_name "+": the log's own fields stay the passengers' features and the answer.
+    inference = models.OneToOneField(InferenceLog, on_delete=models.CASCADE, related_name="+")
+    # SET_NULL keeps the record when the account goes; labelled_by_name keeps who it was.
+    labelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    labelled_by_name = models.CharField(max_length=150)
+    # How the labeller was authenticated: "token", "session" or "basic".
+    labelled_via = models.CharField(max_length=16)
+    labelled_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"label of inference {self.inference_id} by {self.labelled_by_name}"
 
 
 class ThrottleCounter(models.Model):

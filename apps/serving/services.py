@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.core.features import log_values
 from apps.serving.loader import LoadedModel, champion_cache
-from apps.serving.models import InferenceLog, ThrottleCounter
+from apps.serving.models import InferenceLog, LabelProvenance, ThrottleCounter
 from apps.training import registry
 from apps.training.services.registry_sync import registry_check_store
 
@@ -136,14 +136,20 @@ def feedback_record(
 ) -> InferenceLog:
     """Attach the true label to a logged inference (once), with who gave it, how and when."""
     labeller = user if user is not None and user.is_authenticated else None
-    updated = InferenceLog.objects.filter(request_id=request_id, true_label__isnull=True).update(
-        true_label=survived,
-        labelled_at=timezone.now(),
-        labelled_by=labeller,
-        labelled_by_name=labeller.get_username() if labeller else "",
-        labelled_via=via[:16],
-    )
-    row = InferenceLog.objects.filter(request_id=request_id).first()
+    now = timezone.now()
+    with transaction.atomic():  # the label and its provenance, or neither
+        updated = InferenceLog.objects.filter(
+            request_id=request_id, true_label__isnull=True
+        ).update(true_label=survived, labelled_at=now)
+        row = InferenceLog.objects.filter(request_id=request_id).first()
+        if updated and row is not None and labeller is not None:
+            LabelProvenance.objects.create(
+                inference=row,
+                labelled_by=labeller,
+                labelled_by_name=labeller.get_username(),
+                labelled_via=via[:16],
+                labelled_at=now,
+            )
     if row is None:
         raise InferenceNotFound(f"no inference with request_id {request_id}")
     if not updated:

@@ -8,7 +8,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from apps.monitoring.services.retraining import UNKNOWN_LABELLER, labelled_data_version_create
-from apps.serving.models import InferenceLog
+from apps.serving.models import InferenceLog, LabelProvenance
 from apps.training.contract import parse_dataset
 from apps.training.models import DataVersion
 from tests.factories import user_in_role
@@ -62,14 +62,17 @@ def test_it_records_who_labelled_through_which_channel_and_lists_the_sources(
     _label(session, by_session[3:], survived=0)
     InferenceLog.objects.filter(request_id__in=legacy).update(true_label=0)  # pre-provenance rows
 
-    row = InferenceLog.objects.get(request_id=by_token[0])
-    assert (row.labelled_by, row.labelled_by_name, row.labelled_via) == (
+    given = LabelProvenance.objects.get(inference__request_id=by_token[0])
+    assert (given.labelled_by, given.labelled_by_name, given.labelled_via) == (
         mallory,
         "mallory",
         "token",
     )
-    assert row.labelled_at is not None
-    assert InferenceLog.objects.get(request_id=by_session[0]).labelled_via == "session"
+    assert given.labelled_at == given.inference.labelled_at
+    assert (
+        LabelProvenance.objects.get(inference__request_id=by_session[0]).labelled_via == "session"
+    )
+    assert not LabelProvenance.objects.filter(inference__request_id__in=legacy).exists()
 
     extended, added = labelled_data_version_create(note="test")
     assert added == 40

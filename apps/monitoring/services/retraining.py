@@ -12,7 +12,7 @@ from django.conf import settings
 
 from apps.core.features import LABEL
 from apps.monitoring.models import DriftReport
-from apps.serving.models import InferenceLog
+from apps.serving.models import InferenceLog, LabelProvenance
 from apps.training.models import DataVersion, TrainingRun
 from apps.training.selectors.data_versions import data_version_current
 from apps.training.services.data_versions import (
@@ -116,9 +116,15 @@ def label_sources(rows: list[InferenceLog], *, base: DataVersion) -> list[dict[s
     The balance is set against the base data's survival rate, so a labeller whose rows lean far
     from it stands out on the Data page (and to the gate that reads these entries).
     """
+    provenance = {
+        p.inference_id: p
+        for p in LabelProvenance.objects.filter(inference_id__in=[row.pk for row in rows])
+    }
     groups: dict[tuple[str, str], list[InferenceLog]] = defaultdict(list)
     for row in rows:
-        groups[(row.labelled_by_name or UNKNOWN_LABELLER, row.labelled_via)].append(row)
+        given = provenance.get(row.pk)
+        key = (given.labelled_by_name, given.labelled_via) if given else (UNKNOWN_LABELLER, "")
+        groups[key].append(row)
     sources = []
     for (labeller, via), group in sorted(groups.items(), key=lambda item: -len(item[1])):
         positives = sum(int(row.true_label or 0) for row in group)
