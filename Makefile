@@ -46,7 +46,9 @@ run: export DJANGO_DEBUG ?= true
 run: data
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py ensure_admin
+	$(PY) manage.py setup_roles
 	$(PY) manage.py setup_schedules
+	$(PY) manage.py reconcile_registry --schedule
 	$(PY) manage.py train --if-no-champion
 	$(PY) manage.py run_platform
 

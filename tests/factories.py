@@ -104,3 +104,16 @@ def model_version_install(
         is_champion=True if champion else None,
         feature_profile=feature_profile or {},
     )
+
+
+def user_in_role(username: str, role: str | None, **fields: Any) -> Any:
+    """An account in one role's group (None: no role at all), the groups set up first."""
+    from django.contrib.auth import get_user_model
+
+    from apps.monitoring.services.roles import role_grant, roles_setup
+
+    user = get_user_model().objects.create_user(username, password="x" * 12, **fields)
+    roles_setup()
+    if role is not None:
+        role_grant(username=username, role=role)
+    return user

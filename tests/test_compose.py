@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SERVICES = {"db", "minio", "minio-init", "mlflow", "web", "worker", "jupyter"}
 ONE_SHOT = {"minio-init"}
+# Published on the host's loopback only (the value is the bind address).
+LOOPBACK_ONLY = {"mlflow": "127.0.0.1"}
 HOST_PORTS = {
     "web": {9090: 9090},
     "mlflow": {5500: 5500},
@@ -49,7 +51,12 @@ SECRET_KEY_NAME = re.compile(r"PASSWORD|SECRET|KEY|ACCESS|TOKEN")
 REQUIRED_INTERPOLATION = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}$")
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
 # Environment variables the app services get that settings.py does not read itself.
-READ_BY_LIBRARIES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+READ_BY_LIBRARIES = {
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+}
 PINNED_TAG = re.compile(
     r"^(RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z|\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?)$"
 )
@@ -437,3 +444,51 @@ def test_it_passes_docker_compose_config(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("")
     result = subprocess.run([*command, "config", "-q"], env=env, capture_output=True, text=True)
     assert result.returncode != 0 and "in .env" in result.stderr + result.stdout
+
+
+def _bind_addresses(service: dict[str, Any]) -> set[str]:
+    addresses = set()
+    for entry in service.get("ports", []):
+        if isinstance(entry, dict):
+            addresses.add(str(entry.get("host_ip", "")))
+        else:
+            parts = str(entry).split(":")
+            addresses.add(parts[0] if len(parts) == 3 else "")
+    return addresses
+
+
+def test_it_requires_a_login_for_mlflow_reachable_only_on_loopback() -> None:
+    services = _services()
+    mlflow = services["mlflow"]
+    for name, address in LOOPBACK_ONLY.items():
+        assert _bind_addresses(services[name]) == {address}, name
+    script = _script(mlflow)
+    assert "mlflow server --app-name basic-auth" in script
+    assert "MLFLOW_AUTH_CONFIG_PATH" in script and "default_permission = READ" in script
+    # The admin password comes from .env and replaces whatever the auth store held.
+    assert "store.update_user(user, password=password" in script
+    env = _env_example()
+    resolved = _resolved_environment(mlflow, env)
+    assert resolved["MLFLOW_AUTH_ADMIN_PASSWORD"] == env["MLFLOW_ADMIN_PASSWORD"]
+    assert resolved["MLFLOW_READER_PASSWORD"] == env["MLFLOW_READER_PASSWORD"]
+    assert resolved["MLFLOW_AUTH_DATABASE_URI"].endswith("@db:5432/mlflow_auth")
+    for name in ("MLFLOW_ADMIN_PASSWORD", "MLFLOW_READER_PASSWORD", "MLFLOW_FLASK_SECRET_KEY"):
+        partial = {k: v for k, v in env.items() if k != name}
+        with pytest.raises(MissingVariable):
+            _resolved_environment(mlflow, partial)
+
+
+def test_it_gives_the_registry_s_write_account_only_to_the_app() -> None:
+    services = _services()
+    env = _env_example()
+    accounts = {
+        name: _resolved_environment(services[name], env).get("MLFLOW_TRACKING_USERNAME")
+        for name in APP_SERVICES
+    }
+    assert accounts == {
+        "web": env["MLFLOW_ADMIN_USERNAME"],
+        "worker": env["MLFLOW_ADMIN_USERNAME"],
+        "jupyter": env["MLFLOW_READER_USERNAME"],
+    }
+    jupyter = _resolved_environment(services["jupyter"], env)
+    assert jupyter["MLFLOW_TRACKING_PASSWORD"] == env["MLFLOW_READER_PASSWORD"]

@@ -297,3 +297,107 @@ def test_it_runs_the_production_shape_end_to_end(
     )
     restored = (repo / "data" / "titanic.csv").read_bytes()
     assert hashlib.md5(restored).hexdigest() == md5 and restored == titanic_bytes
+
+
+def _registry_call(
+    base: str, path: str, body: dict[str, Any], auth: tuple[str, str] | None, method: str = "POST"
+) -> tuple[int, Any]:
+    """One MLflow REST call, with HTTP basic credentials or none at all."""
+    import base64
+
+    request = urllib.request.Request(
+        f"{base}/api/2.0/mlflow/{path}", data=json.dumps(body).encode(), method=method
+    )
+    request.add_header("Content-Type", "application/json")
+    if auth is not None:
+        pair = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {pair}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def test_it_refuses_registry_changes_without_a_login(tmp_path: Path) -> None:
+    """`mlflow server --app-name basic-auth` as compose runs it: no login, no alias change."""
+    pytest.importorskip(
+        "flask_wtf", reason="MLflow's basic-auth app needs Flask-WTF (mlflow[auth])"
+    )
+    admin = ("titanic-app", hashlib.sha256(str(tmp_path).encode()).hexdigest()[:24])
+    reader = ("titanic-reader", "reader-" + admin[1])
+    ini = tmp_path / "basic_auth.ini"
+    ini.write_text(
+        "[mlflow]\n"
+        "default_permission = READ\n"
+        f"database_uri = sqlite:///{tmp_path / 'auth.db'}\n"
+        f"admin_username = {admin[0]}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        "MLFLOW_AUTH_CONFIG_PATH": str(ini),
+        "MLFLOW_AUTH_ADMIN_PASSWORD": admin[1],
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "topology-test-flask-secret",
+    }
+    procs = Processes(tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        procs.start(
+            "mlflow-auth",
+            [
+                str(Path(sys.executable).with_name("mlflow")),
+                "server",
+                "--app-name",
+                "basic-auth",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{tmp_path / 'mlflow.db'}",
+                "--default-artifact-root",
+                (tmp_path / "artifacts").as_uri(),
+            ],
+            env,
+        )
+        wait_for_http(f"{base}/health", 90)  # the one open path
+        code, _ = _registry_call(
+            base, "users/create", {"username": reader[0], "password": reader[1]}, admin
+        )
+        assert code == 200
+        assert _registry_call(base, "registered-models/create", {"name": "m"}, admin)[0] == 200
+        code, run = _registry_call(base, "runs/create", {"experiment_id": "0"}, admin)
+        assert code == 200, run
+        run_id = run["run"]["info"]["run_id"]
+        version = {"name": "m", "source": f"runs:/{run_id}/model", "run_id": run_id}
+        assert _registry_call(base, "model-versions/create", version, admin)[0] == 200
+        alias = {"name": "m", "alias": "champion", "version": "1"}
+
+        anonymous = _registry_call(base, "registered-models/alias", alias, None)
+        wrong = _registry_call(base, "registered-models/alias", alias, (admin[0], "wrong-password"))
+        read_only = _registry_call(base, "registered-models/alias", alias, reader)
+        assert anonymous[0] == 401 and wrong[0] == 401, (anonymous, wrong)
+        assert read_only[0] == 403, read_only
+        looked = _registry_call(
+            base, "registered-models/alias?name=m&alias=champion", {}, reader, method="GET"
+        )
+        assert looked[0] in (400, 404), looked  # refused changes left no alias behind
+
+        assert _registry_call(base, "registered-models/alias", alias, admin)[0] == 200
+        code, found = _registry_call(
+            base, "registered-models/alias?name=m&alias=champion", {}, reader, method="GET"
+        )
+        assert code == 200 and found["model_version"]["version"] == "1"
+        removal = {"name": "m", "alias": "champion"}
+        gone = _registry_call(base, "registered-models/alias", removal, None, method="DELETE")
+        assert gone[0] == 401, gone
+        code, found = _registry_call(
+            base, "registered-models/alias?name=m&alias=champion", {}, admin, method="GET"
+        )
+        assert code == 200 and found["model_version"]["version"] == "1"
+    finally:
+        assert procs.stop_all() == []

@@ -364,6 +364,8 @@ MODEL_CACHE_DIR = VAR_DIR / "models"
 # --- drift monitoring and the retraining loop ----------------------------------------------------
 DRIFT_WINDOW_HOURS = env_float("DRIFT_WINDOW_HOURS", 24.0, minimum=0.01)
 DRIFT_CHECK_MINUTES = env_int("DRIFT_CHECK_MINUTES", 15, minimum=1)
+# How often the worker compares MLflow's champion alias with the database (the source of truth).
+REGISTRY_CHECK_MINUTES = env_int("REGISTRY_CHECK_MINUTES", 1, minimum=1)
 DRIFT_RETRAIN_ON = env_choice("DRIFT_RETRAIN_ON", "critical", ("critical", "warning", "off"))
 # An estimated accuracy or AUC this far below the evaluation-time figure is a drift signal.
 PERFORMANCE_DROP_TOLERANCE = env_float("PERFORMANCE_DROP_TOLERANCE", 0.05, minimum=0.0)

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from apps.training.selectors.model_versions import promotion_pending_count
+from apps.training.selectors.registry_checks import registry_check_latest
 
 
 @cache
@@ -23,4 +24,5 @@ def layout(request: HttpRequest) -> dict[str, Any]:
         "model_name": settings.MLFLOW_MODEL_NAME,
         "plotly_version": plotly_version(),
         "nav_pending": SimpleLazyObject(promotion_pending_count),
+        "registry_check": SimpleLazyObject(lambda: registry_check_latest() or {}),
     }

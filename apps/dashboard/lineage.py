@@ -20,6 +20,23 @@ def _traffic_by_version(versions: list[int]) -> dict[int, int]:
     return {item["model_version"]: item["n"] for item in served}
 
 
+def data_version_origin(data_version: DataVersion) -> list[str]:
+    """Where a version's rows came from, one line per contributor (newest versions record it)."""
+    lines = []
+    for entry in data_version.sources or []:
+        if entry.get("kind") == "labels":
+            via = f" via {entry['via']}" if entry.get("via") else ""
+            lines.append(
+                f"{entry['rows']} labelled rows from {entry['labeller']}{via}: "
+                f"{100 * entry['positive_rate']:.1f}% survived vs "
+                f"{100 * entry['base_positive_rate']:.1f}% in the base data "
+                f"({100 * entry['positive_rate_delta']:+.1f} points)"
+            )
+        elif entry.get("kind") == "upload":
+            lines.append(f"uploaded by {entry.get('by', '?')} ({entry.get('name', '')})")
+    return lines
+
+
 @dataclass
 class DataVersionRow:
     data_version: DataVersion
@@ -27,6 +44,7 @@ class DataVersionRow:
     models: list[ModelVersion]
     served: int
     missing: list[dict[str, Any]]
+    origin: list[str]
 
 
 def _missing_cells(data_version: DataVersion) -> list[dict[str, Any]]:
@@ -57,6 +75,7 @@ def data_version_rows() -> list[DataVersionRow]:
             models=models.get(dv.pk, []),
             served=sum(served.get(m.version, 0) for m in models.get(dv.pk, [])),
             missing=_missing_cells(dv),
+            origin=data_version_origin(dv),
         )
         for dv in data_versions
     ]

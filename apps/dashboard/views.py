@@ -32,6 +32,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "progress": training_runs.training_run_progress(active),
         "pending_count": model_versions.promotion_pending_count(),
     }
+    context["nav_pending"] = context["pending_count"]  # the layout's badge: counted once
     return render(request, "dashboard/overview.html", context)
 
 
@@ -53,6 +54,7 @@ def data_detail(request: HttpRequest, data_version_id: int) -> HttpResponse:
         "lineage": lineage.data_version_lineage(data_version),
         "children": data_versions.data_version_children(data_version),
         "summary": data_version.summary,
+        "origin": lineage.data_version_origin(data_version),
     }
     return render(request, "dashboard/data_detail.html", context)
 

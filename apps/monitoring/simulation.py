@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
 from apps.core.features import FEATURES
+from apps.monitoring.services.roles import role_grant
 from apps.training.contract import parse_dataset
 from apps.training.selectors.data_versions import data_version_current
 from apps.training.services.data_versions import data_version_bytes
@@ -118,6 +119,7 @@ def traffic_simulate(
     token = ""
     if with_labels:
         user, _ = get_user_model().objects.get_or_create(username=SIMULATOR_USERNAME)
+        role_grant(username=user.get_username(), role="labeller")  # /feedback needs the role
         token = Token.objects.get_or_create(user=user)[0].key
     passengers = sample_passengers(source, rows, shift=shift, seed=seed)
     return traffic_send(passengers, base_url=base_url, token=token, with_labels=with_labels)

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdmin
-from apps.serving.models import InferenceLog
+from apps.serving.models import InferenceLog, LabelProvenance
 
 
 @admin.register(InferenceLog)
@@ -25,3 +25,11 @@ class InferenceLogAdmin(ReadOnlyAdmin):
     search_fields = ("request_id",)
     date_hierarchy = "created_at"
     show_full_result_count = False  # no extra COUNT(*) over the whole log per page
+
+
+@admin.register(LabelProvenance)
+class LabelProvenanceAdmin(ReadOnlyAdmin):
+    list_display = ("labelled_at", "labelled_by_name", "labelled_via", "inference")
+    list_filter = ("labelled_via", "labelled_by_name")
+    list_select_related = ("inference",)
+    date_hierarchy = "labelled_at"

@@ -17,6 +17,8 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView, exception_handler
 
 from apps.core.api import PayloadTooLarge
+from apps.core.permissions import requires
+from apps.serving import permissions as serving_permissions
 from apps.serving import serializers as s
 from apps.serving.loader import NoChampionModel
 from apps.serving.selectors.health import serving_health
@@ -129,6 +131,16 @@ def _request_id(request: Request) -> uuid.UUID:
     return cached
 
 
+def _auth_kind(request: Request) -> str:
+    """How the caller proved who they are, for the label's provenance: token, session or basic."""
+    authenticator = type(request.successful_authenticator).__name__
+    return {
+        "TokenAuthentication": "token",
+        "SessionAuthentication": "session",
+        "BasicAuthentication": "basic",
+    }.get(authenticator, authenticator[:16])
+
+
 def _prediction_out(prediction: Any) -> dict[str, Any]:
     return s.PredictionOutputSerializer(prediction).data
 
@@ -197,7 +209,7 @@ class PredictBatchView(APIView):
 
 
 class FeedbackView(APIView):
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [requires(serving_permissions.LABEL)]
 
     @extend_schema(
         request=s.FeedbackSerializer,
@@ -214,12 +226,14 @@ class FeedbackView(APIView):
         row = feedback_record(
             request_id=serializer.validated_data["request_id"],
             survived=serializer.validated_data["Survived"],
+            user=request.user,
+            via=_auth_kind(request),
         )
         return Response({"request_id": str(row.request_id), "Survived": row.true_label})
 
 
 class ReloadView(APIView):
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [requires(serving_permissions.RELOAD)]
 
     @extend_schema(
         request=None,

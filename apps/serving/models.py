@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -28,6 +29,10 @@ class InferenceLog(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("label_inferencelog", "Can label predictions"),
+            ("reload_champion", "Can reload the serving champion"),
+        ]
         indexes = [models.Index(fields=["model_version", "created_at"])]
 
     def __str__(self) -> str:
@@ -36,6 +41,24 @@ class InferenceLog(models.Model):
     def features(self) -> dict[str, object]:
         """The request's features keyed by their API names."""
         return {name: getattr(self, column) for name, column in LOG_COLUMNS.items()}
+
+
+class LabelProvenance(models.Model):
+    """Who gave a logged prediction its true label, how and when (apart from the log itself)."""
+
+    # related_name "+": the log's own fields stay the passengers' features and the answer.
+    inference = models.OneToOneField(InferenceLog, on_delete=models.CASCADE, related_name="+")
+    # SET_NULL keeps the record when the account goes; labelled_by_name keeps who it was.
+    labelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    labelled_by_name = models.CharField(max_length=150)
+    # How the labeller was authenticated: "token", "session" or "basic".
+    labelled_via = models.CharField(max_length=16)
+    labelled_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"label of inference {self.inference_id} by {self.labelled_by_name}"
 
 
 class ThrottleCounter(models.Model):

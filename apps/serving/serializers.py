@@ -108,6 +108,14 @@ class ErrorSerializer(serializers.Serializer):
     request_id = serializers.UUIDField(required=False)
 
 
+class RegistryCheckSerializer(serializers.Serializer):
+    checked_at = serializers.CharField()
+    database_version = serializers.IntegerField(allow_null=True)
+    registry_version = serializers.IntegerField(allow_null=True)
+    agrees = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+
+
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "degraded"])
     live = serializers.BooleanField()
@@ -116,3 +124,5 @@ class HealthSerializer(serializers.Serializer):
     model_version = serializers.CharField(allow_null=True)
     last_error = serializers.CharField(allow_blank=True)
     database = serializers.CharField()
+    # MLflow's champion alias vs the database; absent until the worker first compared them.
+    registry = RegistryCheckSerializer(required=False)

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from apps.core.features import LOG_COLUMNS, log_values
 from apps.serving.loader import LoadedModel, NoChampionModel, champion_cache
-from apps.serving.models import InferenceLog, ThrottleCounter
+from apps.serving.models import InferenceLog, LabelProvenance, ThrottleCounter
 from apps.training import registry
+from apps.training.services.registry_sync import registry_check_store
 
 
 class ServiceUnavailable(Exception):
@@ -156,12 +157,25 @@ def prediction_batch_create(
     return batch_id, [_as_prediction(row) for row in rows]
 
 
-def feedback_record(*, request_id: uuid.UUID, survived: int) -> InferenceLog:
-    """Attach the true label to a logged inference (once)."""
-    updated = InferenceLog.objects.filter(request_id=request_id, true_label__isnull=True).update(
-        true_label=survived, labelled_at=timezone.now()
-    )
-    row = InferenceLog.objects.filter(request_id=request_id).first()
+def feedback_record(
+    *, request_id: uuid.UUID, survived: int, user: Any = None, via: str = ""
+) -> InferenceLog:
+    """Attach the true label to a logged inference (once), with who gave it, how and when."""
+    labeller = user if user is not None and user.is_authenticated else None
+    now = timezone.now()
+    with transaction.atomic():  # the label and its provenance, or neither
+        updated = InferenceLog.objects.filter(
+            request_id=request_id, true_label__isnull=True
+        ).update(true_label=survived, labelled_at=now)
+        row = InferenceLog.objects.filter(request_id=request_id).first()
+        if updated and row is not None and labeller is not None:
+            LabelProvenance.objects.create(
+                inference=row,
+                labelled_by=labeller,
+                labelled_by_name=labeller.get_username(),
+                labelled_via=via[:16],
+                labelled_at=now,
+            )
     if row is None:
         raise InferenceNotFound(f"no inference with request_id {request_id}")
     if not updated:
@@ -189,6 +203,10 @@ def serving_reload() -> ReloadResult:
             alias=registry.CHAMPION,
         )
         champion_cache.refresh(force=True)
+        loaded = champion_cache.loaded
+        registry_check_store(
+            database_version=loaded.version if loaded else None, registry_version=registry_version
+        )
     except Exception as exc:
         serving = f"v{previous.version}" if previous else "nothing"
         champion_cache.reload_error = (

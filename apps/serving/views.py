@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -12,7 +13,11 @@ from django.views.decorators.http import require_GET
 
 from apps.core.pages import dashboard_view
 from apps.serving.forms import TrafficFilterForm
+from apps.serving.permissions import READ_TRAFFIC
 from apps.serving.selectors import inference_log as selectors
+
+# Traffic rows are passengers' features: a sensitive read with its own permission.
+_traffic_reader = permission_required(READ_TRAFFIC, raise_exception=True)
 
 
 def _filters(request: HttpRequest) -> TrafficFilterForm:
@@ -21,6 +26,7 @@ def _filters(request: HttpRequest) -> TrafficFilterForm:
 
 @dashboard_view
 @require_GET
+@_traffic_reader
 def traffic(request: HttpRequest) -> HttpResponse:
     form = _filters(request)
     if form.is_bound and not form.is_valid():
@@ -60,6 +66,7 @@ def _csv_lines(rows: Iterator[tuple[object, ...]]) -> Iterator[str]:
 
 @dashboard_view
 @require_GET
+@_traffic_reader
 def traffic_csv(request: HttpRequest) -> HttpResponseBase:
     """The filtered inference log as CSV (the same validation as the page)."""
     form = _filters(request)

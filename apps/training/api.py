@@ -1,15 +1,21 @@
-"""Machine API for data and training: thin views over the training services (staff only)."""
+"""Machine API for data and training: thin views over the training services.
+
+Each view names the one permission its action needs (apps/training/permissions.py); a token acts
+with its user's permissions, so staff status alone opens nothing.
+"""
 
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api import StrictSerializer
+from apps.core.permissions import VIEW_DASHBOARD, requires
+from apps.training import permissions
 from apps.training.contract import ContractError
 from apps.training.dvc import DvcError
 from apps.training.models import ModelVersion, TrainingRun
@@ -44,7 +50,7 @@ class DataVersionOutput(serializers.Serializer):
 
 class DataVersionUploadView(APIView):
     parser_classes = [CsvParser]
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [requires(permissions.UPLOAD_DATA)]
 
     @extend_schema(
         request={"text/csv": bytes},
@@ -62,7 +68,12 @@ class DataVersionUploadView(APIView):
             return Response({"detail": f"the file exceeds {MAX_CSV_BYTES} bytes"}, status=413)
         name = request.query_params.get("name", "upload.csv")[:200]
         try:
-            result = data_version_ingest(data=data, source=f"http upload: {name}")
+            who = request.user.get_username()
+            result = data_version_ingest(
+                data=data,
+                source=f"http upload: {name} by {who}",
+                sources=[{"kind": "upload", "by": who, "name": name}],
+            )
         except (ContractError, DvcError) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
@@ -96,7 +107,7 @@ class TrainingRunOutput(serializers.Serializer):
 
 
 class TrainingRunListView(APIView):
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [requires(permissions.START_TRAINING)]
 
     @extend_schema(
         request=TrainingRunInput,
@@ -124,7 +135,8 @@ class TrainingRunListView(APIView):
 
 
 class TrainingRunDetailView(APIView):
-    permission_classes = [permissions.IsAdminUser]
+    # A run's status is what the dashboard's run page shows: the same permission reads it.
+    permission_classes = [requires(VIEW_DASHBOARD)]
 
     @extend_schema(
         responses={200: TrainingRunOutput, 404: OpenApiResponse(description="no such run")}

@@ -18,11 +18,18 @@ class DataVersion(models.Model):
     labelled_rows_added = models.PositiveIntegerField(
         default=0, help_text="inference rows with true labels appended to the parent's data"
     )
+    sources = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="where appended rows came from: one entry per labeller (count, label balance)",
+    )
     is_current = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-id"]
+        # The dashboard shell has no models; its one permission lives with the data it shows.
+        permissions = [("view_dashboard", "Can view the dashboard")]
         constraints = [
             models.UniqueConstraint(
                 fields=["is_current"],

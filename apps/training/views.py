@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.core.pages import dashboard_view
 from apps.portable.format import ScorerChecksumError
-from apps.training import charts
+from apps.training import charts, permissions
 from apps.training.forms import DecisionForm, RetrainForm
 from apps.training.registry import RegistryError
 from apps.training.selectors import model_versions, training_runs
@@ -26,10 +26,8 @@ from apps.training.services.model_versions import (
 )
 from apps.training.services.training_runs import TrainingRefused, training_run_enqueue
 
-APPROVE_PERMISSION = "training.approve_modelversion"
-RETRAIN_PERMISSION = "training.add_trainingrun"
-APPROVE_PERMISSION = "training.approve_modelversion"
-RETRAIN_PERMISSION = "training.add_trainingrun"
+APPROVE_PERMISSION = permissions.APPROVE
+RETRAIN_PERMISSION = permissions.START_TRAINING
 # What a promotion button can run into; each carries a message meant for people.
 DECISION_ERRORS = (PromotionError, RegistryError, ScorerChecksumError)
 

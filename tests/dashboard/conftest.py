@@ -25,8 +25,13 @@ def isolated_files(settings: Any, tmp_path: Path) -> Iterator[None]:
     champion_cache.reset()
 
 
+# Every dashboard user may look at the pages and the traffic; the tests vary what they may do.
+LOOK = ("view_dashboard", "view_inferencelog")
+
+
 def _user(username: str, *permissions: str) -> User:
     user = User.objects.create_user(username, password=PASSWORD)
+    permissions = (*LOOK, *permissions)
     for codename in permissions:
         user.user_permissions.add(Permission.objects.get(codename=codename))
     return user

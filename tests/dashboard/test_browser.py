@@ -108,7 +108,8 @@ def _login(driver: Any, base: str, username: str) -> None:
 def _story(tmp_path: Path) -> dict[str, Any]:
     """v1 serves, v2 waits for approval; a finished run, drift history and traffic exist."""
     user = User.objects.create_user("alice", password=PASSWORD)
-    user.user_permissions.add(Permission.objects.get(codename="approve_modelversion"))
+    for codename in ("approve_modelversion", "view_dashboard", "view_inferencelog"):
+        user.user_permissions.add(Permission.objects.get(codename=codename))
     data = f.data_version_create()
     run = f.run_create(data=data)
     f.registered_version(1, tmp_path=tmp_path, champion=True)
@@ -181,7 +182,8 @@ def test_it_approves_the_pending_candidate_in_a_real_browser(
 def test_it_refreshes_a_running_jobs_progress_by_itself(live_server: Any, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    User.objects.create_user("viola", password=PASSWORD)
+    viola = User.objects.create_user("viola", password=PASSWORD)
+    viola.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
     run = f.run_create(status="running")  # 2 of 5 grid points done
     _login(browser, live_server.url, "viola")
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import yaml
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -16,7 +15,7 @@ from rest_framework.test import APIClient
 from apps.core.features import FEATURES
 from apps.serving.models import InferenceLog
 from apps.training.models import ModelVersion
-from tests.factories import SEED_EXAMPLE
+from tests.factories import SEED_EXAMPLE, user_in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def machine(db: Any) -> APIClient:
     """A client authenticated with a token, as scripts and other services are."""
-    user = get_user_model().objects.create_user("labeller", password="x" * 12)
+    user = user_in_role("labeller", "labeller")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
@@ -32,7 +31,7 @@ def machine(db: Any) -> APIClient:
 
 @pytest.fixture
 def staff(db: Any) -> APIClient:
-    user = get_user_model().objects.create_user("ops", password="x" * 12, is_staff=True)
+    user = user_in_role("ops", "operator", is_staff=True)
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(user)
     return client
@@ -106,7 +105,7 @@ def test_it_requires_staff_and_csrf_for_reload(
 def test_it_keeps_serving_when_the_registry_is_unreachable(
     api: APIClient, champion: ModelVersion, settings: Any
 ) -> None:
-    staff_user = get_user_model().objects.create_user("ops", password="x" * 12, is_staff=True)
+    staff_user = user_in_role("ops", "operator", is_staff=True)
     admin = APIClient()
     admin.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
     assert _predict(api)

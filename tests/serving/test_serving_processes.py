@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
 from apps.serving.models import InferenceLog
-from tests.factories import SEED_EXAMPLE, model_version_install
+from tests.factories import SEED_EXAMPLE, model_version_install, user_in_role
 from tests.support.processes import TcpLink, gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -44,7 +43,7 @@ def test_it_serves_through_promotion_registry_loss_and_database_loss(
 ) -> None:
     settings.MODEL_CACHE_DIR = tmp_path / "models"
     model_version_install(1)
-    staff = get_user_model().objects.create_user("ops", password="x" * 12, is_staff=True)
+    staff = user_in_role("ops", "operator", is_staff=True)
     token = Token.objects.create(user=staff).key
     link = TcpLink(int(postgres["PORT"] or 5432))
     env = {

@@ -7,7 +7,8 @@ import pytest
 
 from apps.core.calibration import calibrate
 from apps.training.models import DataVersion, ModelVersion
-from apps.training.services.training_runs import training_run_execute, training_run_request
+from apps.training.services.training_jobs import training_run_execute
+from apps.training.services.training_runs import training_run_request
 
 pytestmark = [pytest.mark.spark, pytest.mark.django_db]
 

@@ -4,18 +4,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django_q.models import OrmQ
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.training.models import DataVersion, TrainingRun
+from tests.factories import user_in_role
 
 pytestmark = pytest.mark.django_db
 
 
 def _client(staff: bool) -> APIClient:
-    user = get_user_model().objects.create_user(f"u{staff}", password="x" * 12, is_staff=staff)
+    # "staff" here means an operator: staff status alone opens nothing (issue 12).
+    user = user_in_role(f"u{staff}", "operator" if staff else None, is_staff=staff)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client

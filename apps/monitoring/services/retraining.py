@@ -3,14 +3,16 @@
 import csv
 import io
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 
 from apps.core.features import LABEL
 from apps.monitoring.models import DriftReport
-from apps.serving.models import InferenceLog
+from apps.serving.models import InferenceLog, LabelProvenance
 from apps.training.models import DataVersion, TrainingRun
 from apps.training.selectors.data_versions import data_version_current
 from apps.training.services.data_versions import (
@@ -105,6 +107,46 @@ def _no_labels_message(current: DataVersion) -> str:
     )
 
 
+UNKNOWN_LABELLER = "(unrecorded: labelled before provenance)"
+
+
+def label_sources(rows: list[InferenceLog], *, base: DataVersion) -> list[dict[str, Any]]:
+    """Who gave the new rows their labels: per labeller and channel, count and label balance.
+
+    The balance is set against the base data's survival rate, so a labeller whose rows lean far
+    from it stands out on the Data page (and to the gate that reads these entries).
+    """
+    provenance = {
+        p.inference_id: p
+        for p in LabelProvenance.objects.filter(inference_id__in=[row.pk for row in rows])
+    }
+    groups: dict[tuple[str, str], list[InferenceLog]] = defaultdict(list)
+    for row in rows:
+        given = provenance.get(row.pk)
+        key = (given.labelled_by_name, given.labelled_via) if given else (UNKNOWN_LABELLER, "")
+        groups[key].append(row)
+    sources = []
+    for (labeller, via), group in sorted(groups.items(), key=lambda item: -len(item[1])):
+        positives = sum(int(row.true_label or 0) for row in group)
+        rate = positives / len(group)
+        stamps = [row.labelled_at for row in group if row.labelled_at is not None]
+        sources.append(
+            {
+                "kind": "labels",
+                "labeller": labeller,
+                "via": via,
+                "rows": len(group),
+                "positives": positives,
+                "positive_rate": round(rate, 4),
+                "base_positive_rate": round(base.positive_rate, 4),
+                "positive_rate_delta": round(rate - base.positive_rate, 4),
+                "first_labelled_at": min(stamps).isoformat() if stamps else None,
+                "last_labelled_at": max(stamps).isoformat() if stamps else None,
+            }
+        )
+    return sources
+
+
 def labelled_data_version_create(*, note: str) -> tuple[DataVersion, int]:
     """Current data + every labelled inference row not already in it, as a new DVC version."""
     current = data_version_current()
@@ -129,5 +171,6 @@ def labelled_data_version_create(*, note: str) -> tuple[DataVersion, int]:
         parent=current,
         labelled_rows_added=len(fresh),
         source=f"{note}: data v{current.pk} + {len(fresh)} labelled inference rows",
+        sources=label_sources(fresh, base=current),
     )
     return result.data_version, len(fresh)

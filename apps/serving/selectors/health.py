@@ -3,6 +3,7 @@ from typing import Any
 from django.db import connection
 
 from apps.serving.loader import champion_cache
+from apps.training.selectors.registry_checks import registry_check_latest
 
 
 def _database_state() -> str:
@@ -24,8 +25,11 @@ def serving_health() -> dict[str, Any]:
             champion_cache.load_error = champion_cache.load_error or str(exc)
     loaded = champion_cache.loaded
     ready = loaded is not None and database == "ok"
-    return {
-        "status": "ok" if ready and not champion_cache.last_error else "degraded",
+    # The worker's last comparison of MLflow's champion alias with the database: one cache read.
+    registry = registry_check_latest() if database == "ok" else None
+    healthy = ready and not champion_cache.last_error and (registry is None or registry["agrees"])
+    body: dict[str, Any] = {
+        "status": "ok" if healthy else "degraded",
         "live": True,
         "ready": ready,
         "model_loaded": loaded is not None,
@@ -33,3 +37,6 @@ def serving_health() -> dict[str, Any]:
         "last_error": champion_cache.last_error,
         "database": database,
     }
+    if registry is not None:  # absent until the first check has run
+        body["registry"] = registry
+    return body

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -81,7 +82,12 @@ def _write_tracked(data: bytes) -> dict[Path, bytes | None]:
 
 
 def data_version_ingest(
-    *, data: bytes, source: str, parent: DataVersion | None = None, labelled_rows_added: int = 0
+    *,
+    data: bytes,
+    source: str,
+    parent: DataVersion | None = None,
+    labelled_rows_added: int = 0,
+    sources: list[dict[str, Any]] | None = None,
 ) -> IngestResult:
     """Validate `data`, version it with DVC and record it as the current DataVersion."""
     dataset = contract.parse_dataset(data)
@@ -105,6 +111,7 @@ def data_version_ingest(
                     source=source,
                     parent=parent,
                     labelled_rows_added=labelled_rows_added,
+                    sources=sources or [],
                 )
         except Exception:
             if saved is not None:
@@ -122,6 +129,7 @@ def _data_version_create(
     source: str,
     parent: DataVersion | None,
     labelled_rows_added: int,
+    sources: list[dict[str, Any]],
 ) -> DataVersion:
     summary = contract.summarize(dataset.rows)
     return DataVersion.objects.create(
@@ -135,6 +143,7 @@ def _data_version_create(
         source=source,
         parent=parent,
         labelled_rows_added=labelled_rows_added,
+        sources=sources,
         is_current=True,
     )
 
