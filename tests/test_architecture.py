@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-LAYERS = "Floors: the project shell, then dashboard > alerts > monitoring > serving > training"
+LAYERS = "Floors: the project shell"
 
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:

@@ -6,14 +6,13 @@ import uuid
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.serving.models import InferenceLog
 from apps.training.models import ModelVersion
-from tests.factories import SEED_EXAMPLE, model_version_install
+from tests.factories import SEED_EXAMPLE, model_version_install, user_in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +26,7 @@ def _post(api: APIClient, body: Any, path: str = "/predict_titanic", **extra: An
 
 @pytest.fixture
 def labeller(db: Any) -> APIClient:
-    user = get_user_model().objects.create_user("labeller", password="x" * 12)
+    user = user_in_role("labeller", "labeller")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client

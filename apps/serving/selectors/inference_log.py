@@ -55,14 +55,15 @@ class TrafficSummary:
 
 
 def _median(values: QuerySet[InferenceLog], count: int, column: str) -> float | None:
-    """The median by ordered slicing: one or two single-row queries, no rows in Python."""
+    """The median by ordered slicing: one query of one or two rows, no other rows in Python."""
     if count == 0:
         return None
     ordered = values.order_by(column).values_list(column, flat=True)
     middle = count // 2
     if count % 2:
         return float(ordered[middle])
-    return (float(ordered[middle - 1]) + float(ordered[middle])) / 2.0
+    low, high = ordered[middle - 1 : middle + 1]  # both middle values in one query
+    return (float(low) + float(high)) / 2.0
 
 
 def traffic_summary(*, hours: float = 24.0, now: datetime | None = None) -> TrafficSummary:
