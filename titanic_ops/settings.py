@@ -292,5 +292,8 @@ MODEL_CACHE_DIR = VAR_DIR / "models"
 DRIFT_WINDOW_HOURS = env_float("DRIFT_WINDOW_HOURS", 24.0, minimum=0.01)
 DRIFT_CHECK_MINUTES = env_int("DRIFT_CHECK_MINUTES", 15, minimum=1)
 DRIFT_RETRAIN_ON = env_choice("DRIFT_RETRAIN_ON", "critical", ("critical", "warning", "off"))
+# Which verdict opens a drift incident (kept open until a new champion checks clean or a person
+# acknowledges it).
+DRIFT_INCIDENT_ON = env_choice("DRIFT_INCIDENT_ON", "critical", ("critical", "warning"))
 RETRAIN_COOLDOWN_MINUTES = env_int("RETRAIN_COOLDOWN_MINUTES", 60, minimum=0)
 DRIFT_BASELINE_FILENAME = "drift_baseline_titanic.json"

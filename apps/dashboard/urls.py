@@ -36,6 +36,12 @@ urlpatterns = [
     path("models/rollback/", training.model_rollback, name="rollback"),
     path("drift/", monitoring.drift, name="drift"),
     path("drift/<int:report_id>/", monitoring.drift_report, name="drift-report"),
+    path("drift/incidents/<int:incident_id>/", monitoring.drift_incident, name="drift-incident"),
+    path(
+        "drift/incidents/<int:incident_id>/acknowledge/",
+        monitoring.drift_incident_ack,
+        name="drift-incident-ack",
+    ),
     path("traffic/", serving.traffic, name="traffic"),
     path("traffic/export.csv", serving.traffic_csv, name="traffic-csv"),
     path("data/", shell.data_list, name="data"),

@@ -10,7 +10,11 @@ from django.views.decorators.http import require_GET
 
 from apps.core.pages import dashboard_view
 from apps.dashboard import lineage
-from apps.monitoring.selectors import drift_report_latest_light
+from apps.monitoring.selectors import (
+    drift_incident_history,
+    drift_incident_open,
+    drift_report_latest_light,
+)
 from apps.serving.selectors.inference_log import traffic_summary
 from apps.training.selectors import data_versions, model_versions, training_runs
 
@@ -21,7 +25,11 @@ ASSET_MAX_AGE = 365 * 24 * 3600
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     active = training_runs.training_run_active()
+    incident = drift_incident_open()
+    events = drift_incident_history(incident, limit=3) if incident else []
     context = {
+        "open_incident": incident,
+        "incident_last_event": events[-1] if events else None,
         "champion": model_versions.champion_detail(),
         "traffic": traffic_summary(hours=24),
         "drift": drift_report_latest_light(),

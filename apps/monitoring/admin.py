@@ -1,9 +1,9 @@
-"""Drift baselines, noise floors and reports in the Django admin, read-only."""
+"""Drift baselines, noise floors, reports and incidents in the Django admin, read-only."""
 
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdmin
-from apps.monitoring.models import DriftBaseline, DriftReport, NoiseFloor
+from apps.monitoring.models import DriftBaseline, DriftIncident, DriftReport, NoiseFloor
 
 
 @admin.register(DriftReport)
@@ -33,3 +33,10 @@ class DriftBaselineAdmin(ReadOnlyAdmin):
 class NoiseFloorAdmin(ReadOnlyAdmin):
     list_display = ("baseline", "window_rows", "created_at")
     list_select_related = ("baseline__model_version",)
+
+
+@admin.register(DriftIncident)
+class DriftIncidentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "status", "opened_at", "model_version", "verdict", "closed_at")
+    list_filter = ("status", "verdict")
+    search_fields = ("note", "acknowledged_by")
