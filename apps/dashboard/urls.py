@@ -31,6 +31,7 @@ urlpatterns = [
     path("runs/retrain/", training.retrain, name="retrain"),
     path("runs/<int:run_id>/", training.run_detail, name="run"),
     path("models/", training.models, name="models"),
+    path("models/<int:version>/", training.model_detail, name="model"),
     path("models/<int:version>/approve/", training.model_approve, name="approve"),
     path("models/<int:version>/reject/", training.model_reject, name="reject"),
     path("models/rollback/", training.model_rollback, name="rollback"),

@@ -17,6 +17,7 @@ from apps.monitoring.selectors import (
 )
 from apps.serving.selectors.inference_log import traffic_summary
 from apps.training.selectors import data_versions, model_versions, training_runs
+from apps.training.selectors.decisions import model_version_latest_decision
 
 ASSET_MAX_AGE = 365 * 24 * 3600
 
@@ -36,6 +37,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "active_run": active,
         "progress": training_runs.training_run_progress(active),
         "pending_count": model_versions.promotion_pending_count(),
+        "latest_decision": model_version_latest_decision(),
     }
     return render(request, "dashboard/overview.html", context)
 

@@ -16,6 +16,7 @@ from apps.portable.format import ScorerChecksumError
 from apps.training import charts
 from apps.training.forms import DecisionForm, RetrainForm
 from apps.training.registry import RegistryError
+from apps.training.selectors import decisions as gate_decisions
 from apps.training.selectors import model_versions, training_runs
 from apps.training.services.data_versions import TrainingDataError
 from apps.training.services.model_versions import (
@@ -26,8 +27,6 @@ from apps.training.services.model_versions import (
 )
 from apps.training.services.training_runs import TrainingRefused, training_run_enqueue
 
-APPROVE_PERMISSION = "training.approve_modelversion"
-RETRAIN_PERMISSION = "training.add_trainingrun"
 APPROVE_PERMISSION = "training.approve_modelversion"
 RETRAIN_PERMISSION = "training.add_trainingrun"
 # What a promotion button can run into; each carries a message meant for people.
@@ -91,11 +90,13 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     if run is None:
         raise Http404("no such training run")
     families = training_runs.training_run_families(run)
+    registered = model_versions.model_versions_of_run(run)
     context = {
         "run": run,
         "families": families,
         "metric_rows": training_runs.training_run_metric_table(families),
-        "models": model_versions.model_versions_of_run(run),
+        "models": registered,
+        "decisions": [gate_decisions.model_version_decision(m) for m in registered],
         "progress": training_runs.training_run_progress(run if run.active else None),
         "figures": charts.run_figures(families),
         "per_family": [
@@ -119,8 +120,25 @@ def models(request: HttpRequest) -> HttpResponse:
         "versions": model_versions.model_version_page(request.GET.get("page")),
         "events": model_versions.promotion_event_page(request.GET.get("events")),
         "form": DecisionForm(),
+        # Offer a rollback only when there is an earlier champion to return to.
+        "previous_champion": gate_decisions.rollback_target_version() if champion else None,
     }
     return render(request, "training/models.html", context)
+
+
+@dashboard_view
+@require_GET
+def model_detail(request: HttpRequest, version: int) -> HttpResponse:
+    """One version: the gate's decision with its rules, figures and rows, and what moved it."""
+    found = gate_decisions.model_version_get(version)
+    if found is None:
+        raise Http404("no such model version")
+    context = {
+        "version": found,
+        "decision": gate_decisions.model_version_decision(found),
+        "events": gate_decisions.promotion_events_of(version),
+    }
+    return render(request, "training/model_detail.html", context)
 
 
 def _decide(request: HttpRequest, act: Callable[[str, str], str]) -> HttpResponse:
