@@ -248,6 +248,8 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 # --- Spark ----------------------------------------------------------------------------------
 SPARK_MASTER = env_str("SPARK_MASTER", "local[*]")
 SPARK_DRIVER_MEMORY = env_str("SPARK_DRIVER_MEMORY", "2g")
+# An idle worker stops its SparkSession and JVM (~1 GB) this long after its last job; 0 keeps it.
+SPARK_IDLE_RELEASE_SECONDS = env_int("SPARK_IDLE_RELEASE_SECONDS", 600, minimum=0)
 TRAINING_PROFILE = env_choice("TRAINING_PROFILE", "quick", ("quick", "full"))
 TRAINING_TIMEOUT_SECONDS = env_int("TRAINING_TIMEOUT_SECONDS", 1800, minimum=60)
 

@@ -183,6 +183,7 @@ def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | Non
         master=settings.SPARK_MASTER,
         driver_memory=settings.SPARK_DRIVER_MEMORY,
         work_dir=settings.VAR_DIR / "spark",
+        idle_release_seconds=settings.SPARK_IDLE_RELEASE_SECONDS,
         parallelism=settings.TRAINING_PARALLELISM,
     )
     on_point, on_family = _progress_callbacks(run, on_progress)

@@ -27,7 +27,7 @@ from apps.training.spark.pipeline import (
     load_typed,
 )
 from apps.training.spark.search import FamilySearch, search_family
-from apps.training.spark.session import spark_session
+from apps.training.spark.session import spark_in_use
 
 PointCallback = Callable[[str, int, dict[str, Any], float], None]
 FamilyCallback = Callable[[str, dict[str, Any]], None]
@@ -45,6 +45,7 @@ class JobSpec:
     driver_memory: str
     work_dir: Path
     parallelism: int = 2
+    idle_release_seconds: float = 0  # release the JVM this long after the job (0: keep it)
 
 
 @dataclass
@@ -193,9 +194,23 @@ def run_training_job(
     on_family: FamilyCallback | None = None,
 ) -> JobOutcome:
     """Train every family of `spec` under one MLflow parent run; return plain results."""
-    spark = spark_session(
-        master=spec.master, driver_memory=spec.driver_memory, work_dir=spec.work_dir
-    )
+    with spark_in_use(
+        master=spec.master,
+        driver_memory=spec.driver_memory,
+        work_dir=spec.work_dir,
+        idle_release_seconds=spec.idle_release_seconds,
+    ) as spark:
+        return _train(spark, spec, on_start=on_start, on_point=on_point, on_family=on_family)
+
+
+def _train(
+    spark: SparkSession,
+    spec: JobSpec,
+    *,
+    on_start: Callable[[str], None] | None,
+    on_point: PointCallback | None,
+    on_family: FamilyCallback | None,
+) -> JobOutcome:
     frame = load_typed(spark, spec.csv_path)
     train, evaluation = evaluation_split(
         frame, weights=spec.params.eval_split, seed=spec.params.seed

@@ -1,0 +1,27 @@
+"""The worker does not keep an idle JVM: a job's SparkSession is released after the idle period."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.spark
+def test_it_releases_the_jvm_of_an_idle_process_and_starts_a_fresh_one_later(
+    tmp_path: Path,
+) -> None:
+    # Its own process: stopping the JVM must not touch the test session's shared SparkSession.
+    # The idle timer itself is not waited for; the script calls the release it would run.
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.training.spark_release_script", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("released")
