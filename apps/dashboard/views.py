@@ -36,6 +36,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "drift": drift_report_latest_light(),
         "active_run": active,
         "progress": training_runs.training_run_progress(active),
+        "phase": training_runs.training_run_phase(active),
         "pending_count": model_versions.promotion_pending_count(),
         "latest_decision": model_version_latest_decision(),
     }

@@ -4,6 +4,7 @@ Views are thin: a selector for what a page shows, one service call for what a bu
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -40,9 +41,11 @@ _approver_only = permission_required(APPROVE_PERMISSION, raise_exception=True)
 @require_GET
 def run_progress(request: HttpRequest) -> JsonResponse:
     """The active job's progress (polled by the overview and the runs page); null when idle."""
-    return JsonResponse(
-        {"active": training_runs.training_run_progress(training_runs.training_run_active())}
-    )
+    active = training_runs.training_run_active()
+    payload: dict[str, Any] = {"active": training_runs.training_run_progress(active)}
+    if active is not None:
+        payload["phase"] = training_runs.training_run_phase(active)
+    return JsonResponse(payload)
 
 
 @dashboard_view
@@ -54,6 +57,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         "form": RetrainForm(),
         "active_run": active,
         "progress": training_runs.training_run_progress(active),
+        "phase": training_runs.training_run_phase(active),
     }
     return render(request, "training/run_list.html", context)
 
@@ -98,6 +102,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "models": registered,
         "decisions": [gate_decisions.model_version_decision(m) for m in registered],
         "progress": training_runs.training_run_progress(run if run.active else None),
+        "phase": training_runs.training_run_phase(run if run.active else None),
         "figures": charts.run_figures(families),
         "per_family": [
             {"family": family, "result": result, **charts.family_figures(family, result)}

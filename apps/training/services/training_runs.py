@@ -1,5 +1,8 @@
 """Training runs: request (single flight), enqueue, execute in the worker, finish or fail."""
 
+import dataclasses
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -44,6 +47,30 @@ def _fail_abandoned_runs() -> None:
             )
 
 
+def params_fingerprint(profile: str, families: list[str], params: TrainingParams) -> str:
+    """A hash of what a run trains with besides the data: profile, families and the grid."""
+    document = {"profile": profile, "families": families, "params": dataclasses.asdict(params)}
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _refuse_unchanged(data_version: DataVersion, fingerprint: str) -> None:
+    same = (
+        TrainingRun.objects.filter(
+            data_version=data_version,
+            params_sha256=fingerprint,
+            status=TrainingRun.Status.SUCCEEDED,
+        )
+        .order_by("-id")
+        .first()
+    )
+    if same is not None:
+        raise TrainingRefused(
+            f"data v{data_version.pk} was already trained with these parameters in training run "
+            f"{same.pk}; a new run would register an identical model. Ingest new data, change "
+            "the parameters, or pass --force to retrain anyway"
+        )
+
+
 def training_run_request(
     *,
     profile: str | None = None,
@@ -51,8 +78,9 @@ def training_run_request(
     trigger: str = TrainingRun.Trigger.CLI,
     user: Any = None,
     data_version: DataVersion | None = None,
+    force: bool = True,
 ) -> TrainingRun:
-    """Create a queued TrainingRun, or refuse when another one is queued or running."""
+    """Create a queued TrainingRun; refuse while one is active, or (without `force`) a repeat."""
     profile = profile or settings.TRAINING_PROFILE
     try:
         chosen = parse_families(families)
@@ -62,6 +90,9 @@ def training_run_request(
     data_version = data_version or data_version_current()
     if data_version is None:
         raise TrainingDataError("there is no data version yet: run `manage.py ingest_data` first")
+    fingerprint = params_fingerprint(profile, chosen, params)
+    if not force:
+        _refuse_unchanged(data_version, fingerprint)
     _fail_abandoned_runs()
     try:
         with transaction.atomic():
@@ -72,6 +103,7 @@ def training_run_request(
                 trigger=trigger,
                 requested_by=user if getattr(user, "pk", None) else None,
                 progress_total=params.total_points(chosen),
+                params_sha256=fingerprint,
             )
     except IntegrityError:
         active = TrainingRun.objects.filter(active=True).first()
@@ -94,10 +126,34 @@ def _training_run_finish(run: TrainingRun, *, status: str, error: str = "") -> N
     run.save(update_fields=["status", "error", "active", "finished_at"])
 
 
+def _phase_set(run: TrainingRun, phase: str) -> None:
+    """Record what the job does now (shown with the elapsed time on the dashboard)."""
+    run.phase = phase[:120]
+    TrainingRun.objects.filter(pk=run.pk).update(phase=run.phase, heartbeat_at=timezone.now())
+
+
+def _phase_callback(run: TrainingRun, on_progress: Callable[[str], None] | None) -> Any:
+    def on_phase(phase: str) -> None:
+        _phase_set(run, phase)
+        if on_progress:
+            on_progress(f"{phase}…")
+
+    return on_phase
+
+
 def _progress_callbacks(run: TrainingRun, on_progress: Callable[[str], None] | None) -> Any:
+    params = _training_params(run.profile)
+    sizes = {family: len(params.points(family)) for family in run.families}
+    finished: dict[str, int] = dict.fromkeys(run.families, 0)
+
     def on_point(family: str, index: int, point: dict[str, Any], auc: float) -> None:
+        finished[family] = finished.get(family, 0) + 1
+        k, n = finished[family], sizes.get(family, 0)
+        phase = f"searching {family}: point {k}/{n}"
+        if k >= n:  # the search refits the best point on all training rows next
+            phase = f"refitting {family}'s best point on all training rows and evaluating"
         TrainingRun.objects.filter(pk=run.pk).update(
-            progress_done=F("progress_done") + 1, heartbeat_at=timezone.now()
+            progress_done=F("progress_done") + 1, heartbeat_at=timezone.now(), phase=phase
         )
         if on_progress:
             done = TrainingRun.objects.values_list("progress_done", flat=True).get(pk=run.pk)
@@ -127,6 +183,7 @@ def training_run_execute(
     run.status, run.started_at = TrainingRun.Status.RUNNING, timezone.now()
     run.heartbeat_at = run.started_at
     run.save(update_fields=["status", "started_at", "heartbeat_at"])
+    on_phase = _phase_callback(run, on_progress)
     try:
         outcome = _training_job_run(run, on_progress)
     except Exception as exc:
@@ -140,6 +197,7 @@ def training_run_execute(
     run.best_eval_auc = outcome.families[outcome.best_family]["metrics"]["eval_auc"]
     run.results = outcome.families
     run.save(update_fields=["best_family", "best_eval_auc", "results"])
+    on_phase("registering the best model and running the promotion gate")
     try:
         model_version_register(run=run, outcome=outcome)
     except Exception as exc:
@@ -150,6 +208,7 @@ def training_run_execute(
             error=f"registration failed: {type(exc).__name__}: {exc}",
         )
         return run
+    _phase_set(run, "done")
     _training_run_finish(run, status=TrainingRun.Status.SUCCEEDED)
     return run
 
@@ -192,4 +251,8 @@ def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | Non
         run.mlflow_parent_run_id = parent_run_id
         run.save(update_fields=["mlflow_parent_run_id"])
 
-    return run_training_job(spec, on_start=on_start, on_point=on_point, on_family=on_family)
+    on_phase = _phase_callback(run, on_progress)
+    on_phase("starting Spark")
+    return run_training_job(
+        spec, on_start=on_start, on_point=on_point, on_family=on_family, on_phase=on_phase
+    )

@@ -192,6 +192,7 @@ def run_training_job(
     on_start: Callable[[str], None] | None = None,
     on_point: PointCallback | None = None,
     on_family: FamilyCallback | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> JobOutcome:
     """Train every family of `spec` under one MLflow parent run; return plain results."""
     with spark_in_use(
@@ -200,7 +201,14 @@ def run_training_job(
         work_dir=spec.work_dir,
         idle_release_seconds=spec.idle_release_seconds,
     ) as spark:
-        return _train(spark, spec, on_start=on_start, on_point=on_point, on_family=on_family)
+        return _train(
+            spark,
+            spec,
+            on_start=on_start,
+            on_point=on_point,
+            on_family=on_family,
+            on_phase=on_phase or (lambda phase: None),
+        )
 
 
 def _train(
@@ -210,7 +218,9 @@ def _train(
     on_start: Callable[[str], None] | None,
     on_point: PointCallback | None,
     on_family: FamilyCallback | None,
+    on_phase: Callable[[str], None],
 ) -> JobOutcome:
+    on_phase("preprocessing: reading the data and splitting off the evaluation rows")
     frame = load_typed(spark, spec.csv_path)
     train, evaluation = evaluation_split(
         frame, weights=spec.params.eval_split, seed=spec.params.seed
@@ -233,6 +243,7 @@ def _train(
                 }
             )
             for family in spec.families:
+                on_phase(f"searching {family}: {len(spec.params.points(family))} grid points")
                 with (
                     mlflow.start_run(run_name=f"titanic-{family}", nested=True),
                     tempfile.TemporaryDirectory() as out,

@@ -17,6 +17,8 @@ _lock = threading.Lock()
 _users = 0
 _pinned = False
 _timer: threading.Timer | None = None
+# Shipped with the project: the JVM logs errors only (no start-up warnings).
+LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 
 def _build(*, master: str, driver_memory: str, work_dir: Path) -> SparkSession:
@@ -30,7 +32,10 @@ def _build(*, master: str, driver_memory: str, work_dir: Path) -> SparkSession:
         .config("spark.driver.memory", driver_memory)
         .config("spark.sql.warehouse.dir", str(work_dir / "spark-warehouse"))
         .config("spark.local.dir", str(work_dir / "spark-local"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={work_dir}")
+        .config(
+            "spark.driver.extraJavaOptions",
+            f"-Dderby.system.home={work_dir} -Dlog4j.configurationFile={LOG4J_CONFIG.as_uri()}",
+        )
         .config("spark.sql.session.timeZone", "UTC")
     )
     session = builder.getOrCreate()

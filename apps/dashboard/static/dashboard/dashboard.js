@@ -21,6 +21,8 @@ function pollProgress(box) {
   const bar = box.querySelector("[data-progress-bar]");
   const text = box.querySelector("[data-progress-text]");
   const status = box.querySelector("[data-progress-status]");
+  const phase = box.querySelector("[data-progress-phase]");
+  const elapsed = box.querySelector("[data-progress-elapsed]");
   const tick = () => {
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
@@ -34,6 +36,11 @@ function pollProgress(box) {
         bar.value = active.done;
         text.textContent = `${active.done} / ${active.total} grid points (${active.percent}%)`;
         status.textContent = active.status;
+        const now = payload.phase || {};
+        if (phase) phase.textContent = now.phase || "";
+        if (elapsed && now.elapsed_seconds != null) {
+          elapsed.textContent = `${now.elapsed_seconds} s elapsed`;
+        }
         status.className = `badge status-${active.status}`;
         window.setTimeout(tick, 3000);
       })
