@@ -34,7 +34,7 @@ def _build(*, master: str, driver_memory: str, work_dir: Path) -> SparkSession:
         .config("spark.local.dir", str(work_dir / "spark-local"))
         .config(
             "spark.driver.extraJavaOptions",
-            f"-Dderby.system.home={work_dir} -Dlog4j.configurationFile={LOG4J_CONFIG.as_uri()}",
+            f"-Dderby.system.home={work_dir} -Dlog4j2.configurationFile={LOG4J_CONFIG}",
         )
         .config("spark.sql.session.timeZone", "UTC")
     )
