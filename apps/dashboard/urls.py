@@ -12,6 +12,7 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", shell.overview, name="overview"),
+    path("overview/charts.json", shell.overview_charts, name="overview-charts"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

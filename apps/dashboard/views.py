@@ -4,12 +4,13 @@ import importlib.util
 from functools import cache
 from pathlib import Path
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from apps.core.pages import dashboard_view
 from apps.dashboard import lineage
+from apps.dashboard.charts import overview_figures
 from apps.monitoring.selectors import (
     drift_incident_history,
     drift_incident_open,
@@ -20,6 +21,12 @@ from apps.training.selectors import data_versions, model_versions, training_runs
 from apps.training.selectors.decisions import model_version_latest_decision
 
 ASSET_MAX_AGE = 365 * 24 * 3600
+CHART_SLOTS = [
+    ("traffic", "Requests per hour"),
+    ("latency", "Latency per hour"),
+    ("psi", "PSI per feature"),
+    ("accuracy", "Realised accuracy"),
+]
 
 
 @dashboard_view
@@ -29,6 +36,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     incident = drift_incident_open()
     events = drift_incident_history(incident, limit=3) if incident else []
     context = {
+        "chart_slots": CHART_SLOTS,
         "open_incident": incident,
         "incident_last_event": events[-1] if events else None,
         "champion": model_versions.champion_detail(),
@@ -41,6 +49,13 @@ def overview(request: HttpRequest) -> HttpResponse:
         "latest_decision": model_version_latest_decision(),
     }
     return render(request, "dashboard/overview.html", context)
+
+
+@dashboard_view
+@require_GET
+def overview_charts(request: HttpRequest) -> JsonResponse:
+    """The overview's figures, fetched after the page so the page itself stays cheap."""
+    return JsonResponse(overview_figures())
 
 
 @dashboard_view

@@ -15,6 +15,32 @@ function drawCharts() {
   });
 }
 
+// Figures served as JSON after the page (the overview's charts): one fetch, then draw each.
+function drawFetchedCharts() {
+  const holders = document.querySelectorAll(".chart[data-figure-url]");
+  if (!holders.length || !window.Plotly) return;
+  fetch(holders[0].dataset.figureUrl, {
+    headers: { Accept: "application/json" },
+    credentials: "same-origin",
+  })
+    .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+    .then((figures) => {
+      holders.forEach((element) => {
+        const figure = figures[element.dataset.figureKey];
+        if (!figure) {
+          element.querySelector("p").textContent = "Nothing to draw yet.";
+          return;
+        }
+        element.textContent = "";
+        window.Plotly.newPlot(element, figure.data, figure.layout, {
+          displaylogo: false,
+          responsive: true,
+        });
+      });
+    })
+    .catch(() => holders.forEach((element) => (element.textContent = "Charts unavailable.")));
+}
+
 function pollProgress(box) {
   const url = box.dataset.progressUrl;
   const runId = Number(box.dataset.run);
@@ -51,5 +77,6 @@ function pollProgress(box) {
 
 window.addEventListener("load", () => {
   drawCharts();
+  drawFetchedCharts();
   document.querySelectorAll("[data-progress-url]").forEach(pollProgress);
 });
