@@ -321,6 +321,8 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 # --- Spark ----------------------------------------------------------------------------------
 SPARK_MASTER = env_str("SPARK_MASTER", "local[*]")
 SPARK_DRIVER_MEMORY = env_str("SPARK_DRIVER_MEMORY", "2g")
+# An idle worker stops its SparkSession and JVM (~1 GB) this long after its last job; 0 keeps it.
+SPARK_IDLE_RELEASE_SECONDS = env_int("SPARK_IDLE_RELEASE_SECONDS", 600, minimum=0)
 TRAINING_PROFILE = env_choice("TRAINING_PROFILE", "quick", ("quick", "full"))
 TRAINING_TIMEOUT_SECONDS = env_int("TRAINING_TIMEOUT_SECONDS", 1800, minimum=60)
 
@@ -369,6 +371,9 @@ REGISTRY_CHECK_MINUTES = env_int("REGISTRY_CHECK_MINUTES", 1, minimum=1)
 DRIFT_RETRAIN_ON = env_choice("DRIFT_RETRAIN_ON", "critical", ("critical", "warning", "off"))
 # An estimated accuracy or AUC this far below the evaluation-time figure is a drift signal.
 PERFORMANCE_DROP_TOLERANCE = env_float("PERFORMANCE_DROP_TOLERANCE", 0.05, minimum=0.0)
+# Which verdict opens a drift incident (kept open until a new champion checks clean or a person
+# acknowledges it).
+DRIFT_INCIDENT_ON = env_choice("DRIFT_INCIDENT_ON", "critical", ("critical", "warning"))
 RETRAIN_COOLDOWN_MINUTES = env_int("RETRAIN_COOLDOWN_MINUTES", 60, minimum=0)
 DRIFT_BASELINE_FILENAME = "drift_baseline_titanic.json"
 

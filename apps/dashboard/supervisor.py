@@ -56,8 +56,11 @@ def _commands() -> dict[str, list[str]]:
 
 def platform_run(*, poll_seconds: float = 0.5) -> int:
     """Run web and worker until one exits or we get SIGINT/SIGTERM; stop both; return a code."""
+    # Own process groups: a Ctrl-C in the terminal reaches only this supervisor, which stops the
+    # children in order, instead of every process printing its own KeyboardInterrupt.
     children = {
-        name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in _commands().items()
+        name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, process_group=0)
+        for name, cmd in _commands().items()
     }
     stopping = False
 
@@ -77,6 +80,8 @@ def platform_run(*, poll_seconds: float = 0.5) -> int:
             exit_code = 1
             break
         time.sleep(poll_seconds)
+    if stopping:
+        print(f"stopping {' and '.join(children)}…", flush=True)
     for proc in children.values():
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -12,6 +12,7 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", shell.overview, name="overview"),
+    path("overview/charts.json", shell.overview_charts, name="overview-charts"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -31,11 +32,18 @@ urlpatterns = [
     path("runs/retrain/", training.retrain, name="retrain"),
     path("runs/<int:run_id>/", training.run_detail, name="run"),
     path("models/", training.models, name="models"),
+    path("models/<int:version>/", training.model_detail, name="model"),
     path("models/<int:version>/approve/", training.model_approve, name="approve"),
     path("models/<int:version>/reject/", training.model_reject, name="reject"),
     path("models/rollback/", training.model_rollback, name="rollback"),
     path("drift/", monitoring.drift, name="drift"),
     path("drift/<int:report_id>/", monitoring.drift_report, name="drift-report"),
+    path("drift/incidents/<int:incident_id>/", monitoring.drift_incident, name="drift-incident"),
+    path(
+        "drift/incidents/<int:incident_id>/acknowledge/",
+        monitoring.drift_incident_ack,
+        name="drift-incident-ack",
+    ),
     path("traffic/", serving.traffic, name="traffic"),
     path("traffic/export.csv", serving.traffic_csv, name="traffic-csv"),
     path("data/", shell.data_list, name="data"),

@@ -4,36 +4,60 @@ import importlib.util
 from functools import cache
 from pathlib import Path
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from apps.core.pages import dashboard_view
 from apps.dashboard import lineage
-from apps.monitoring.charts import performance_over_time
-from apps.monitoring.selectors import drift_report_latest_light, performance_history
+from apps.dashboard.charts import overview_figures
+from apps.monitoring.selectors import (
+    drift_incident_history,
+    drift_incident_open,
+    drift_report_latest_light,
+)
 from apps.serving.selectors.inference_log import traffic_summary
 from apps.training.selectors import data_versions, model_versions, training_runs
+from apps.training.selectors.decisions import model_version_latest_decision
 
 ASSET_MAX_AGE = 365 * 24 * 3600
+CHART_SLOTS = [
+    ("traffic", "Requests per hour"),
+    ("latency", "Latency per hour"),
+    ("psi", "PSI per feature"),
+    ("accuracy", "Realised accuracy"),
+    ("estimate", "Estimated accuracy without labels"),
+]
 
 
 @dashboard_view
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     active = training_runs.training_run_active()
-    history = performance_history()
+    incident = drift_incident_open()
+    events = drift_incident_history(incident, limit=3) if incident else []
     context = {
-        "performance_figure": performance_over_time(history) if history else None,
+        "chart_slots": CHART_SLOTS,
+        "open_incident": incident,
+        "incident_last_event": events[-1] if events else None,
         "champion": model_versions.champion_detail(),
         "traffic": traffic_summary(hours=24),
         "drift": drift_report_latest_light(),
         "active_run": active,
         "progress": training_runs.training_run_progress(active),
+        "phase": training_runs.training_run_phase(active),
         "pending_count": model_versions.promotion_pending_count(),
+        "latest_decision": model_version_latest_decision(),
     }
     context["nav_pending"] = context["pending_count"]  # the layout's badge: counted once
     return render(request, "dashboard/overview.html", context)
+
+
+@dashboard_view
+@require_GET
+def overview_charts(request: HttpRequest) -> JsonResponse:
+    """The overview's figures, fetched after the page so the page itself stays cheap."""
+    return JsonResponse(overview_figures())
 
 
 @dashboard_view

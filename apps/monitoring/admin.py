@@ -1,9 +1,15 @@
-"""Drift baselines, noise floors and reports in the Django admin, read-only."""
+"""Drift baselines, noise floors, reports and incidents in the Django admin, read-only."""
 
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdmin
-from apps.monitoring.models import DriftBaseline, DriftReport, NoiseFloor, ShadowReplay
+from apps.monitoring.models import (
+    DriftBaseline,
+    DriftIncident,
+    DriftReport,
+    NoiseFloor,
+    ShadowReplay,
+)
 
 
 @admin.register(DriftReport)
@@ -47,3 +53,10 @@ class ShadowReplayAdmin(ReadOnlyAdmin):
         "promotion_request",
     )
     list_filter = ("candidate_version",)
+
+
+@admin.register(DriftIncident)
+class DriftIncidentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "status", "opened_at", "model_version", "verdict", "closed_at")
+    list_filter = ("status", "verdict")
+    search_fields = ("note", "acknowledged_by")

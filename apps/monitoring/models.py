@@ -61,6 +61,9 @@ class DriftReport(models.Model):
     )
     retrain_note = models.TextField(blank=True, help_text="why a retrain started or was refused")
     error = models.TextField(blank=True)
+    incident = models.ForeignKey(
+        "DriftIncident", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -71,6 +74,60 @@ class DriftReport(models.Model):
     @property
     def drifted(self) -> bool:
         return self.verdict in (self.Verdict.WARNING, self.Verdict.CRITICAL)
+
+    @property
+    def checked(self) -> bool:
+        """False when no PSI was computed (no row, too few rows, no champion, an error)."""
+        return self.max_psi is not None
+
+
+class DriftIncident(models.Model):
+    """A drift being handled: open from a drifted check until resolved or acknowledged.
+
+    A snapshot (the latest report) hides an unresolved drift as soon as a small or clean window
+    follows; the incident stays open until a new champion's traffic checks clean, or a person
+    acknowledges it with a note.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved", "resolved (new champion checked clean)"
+        ACKNOWLEDGED = "acknowledged"
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(db_index=True)
+    opened_by = models.ForeignKey(
+        DriftReport, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    model_version = models.PositiveIntegerField(help_text="the champion whose traffic drifted")
+    verdict = models.CharField(
+        max_length=20, choices=DriftReport.Verdict.choices, help_text="the worst verdict seen"
+    )
+    features = models.JSONField(default=list, blank=True, help_text="features that drifted")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by_report = models.ForeignKey(
+        DriftReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_by = models.CharField(max_length=150, blank=True)
+    note = models.TextField(blank=True, help_text="the acknowledgement's note")
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        permissions = [("acknowledge_driftincident", "Can acknowledge a drift incident")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="open"),
+                name="one_open_drift_incident",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"drift incident {self.pk} ({self.status}, v{self.model_version})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
 
 
 class ShadowReplay(models.Model):

@@ -74,9 +74,13 @@ class BatchSerializer(StrictSerializer):
 
 
 class PredictionOutputSerializer(serializers.Serializer):
-    prob_survive = serializers.FloatField()
+    prob_survive = serializers.FloatField(help_text="P(Survived = 1) from the champion")
     # DRF's metaclass moves declared fields off the class, so this does not shadow Field.label.
-    label = serializers.IntegerField()  # type: ignore[assignment]
+    label = serializers.IntegerField(help_text="1 when prob_survive > 0.5, else 0")  # type: ignore[assignment]
+    # Clients of the seed's service read `prediction`; it is the same value as `label`.
+    prediction = serializers.IntegerField(
+        source="label", read_only=True, help_text="the same value as `label` (the seed's name)"
+    )
     model_version = serializers.CharField()
     request_id = serializers.UUIDField()
 

@@ -76,6 +76,9 @@ class TrainingRun(models.Model):
     mlflow_parent_run_id = models.CharField(max_length=64, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    phase = models.CharField(max_length=120, blank=True, help_text="what the job is doing now")
+    # Profile, families and grid as trained: the same data with the same hash changes nothing.
+    params_sha256 = models.CharField(max_length=64, blank=True)
     results = models.JSONField(default=dict, blank=True, help_text="per-family results")
     best_family = models.CharField(max_length=10, blank=True)
     best_eval_auc = models.FloatField(null=True, blank=True)

@@ -4,6 +4,7 @@ Views are thin: a selector for what a page shows, one service call for what a bu
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -16,6 +17,7 @@ from apps.portable.format import ScorerChecksumError
 from apps.training import charts, permissions
 from apps.training.forms import DecisionForm, RetrainForm
 from apps.training.registry import RegistryError
+from apps.training.selectors import decisions as gate_decisions
 from apps.training.selectors import model_versions, training_runs
 from apps.training.services.data_versions import TrainingDataError
 from apps.training.services.model_versions import (
@@ -39,9 +41,11 @@ _approver_only = permission_required(APPROVE_PERMISSION, raise_exception=True)
 @require_GET
 def run_progress(request: HttpRequest) -> JsonResponse:
     """The active job's progress (polled by the overview and the runs page); null when idle."""
-    return JsonResponse(
-        {"active": training_runs.training_run_progress(training_runs.training_run_active())}
-    )
+    active = training_runs.training_run_active()
+    payload: dict[str, Any] = {"active": training_runs.training_run_progress(active)}
+    if active is not None:
+        payload["phase"] = training_runs.training_run_phase(active)
+    return JsonResponse(payload)
 
 
 @dashboard_view
@@ -53,6 +57,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         "form": RetrainForm(),
         "active_run": active,
         "progress": training_runs.training_run_progress(active),
+        "phase": training_runs.training_run_phase(active),
     }
     return render(request, "training/run_list.html", context)
 
@@ -89,12 +94,15 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     if run is None:
         raise Http404("no such training run")
     families = training_runs.training_run_families(run)
+    registered = model_versions.model_versions_of_run(run)
     context = {
         "run": run,
         "families": families,
         "metric_rows": training_runs.training_run_metric_table(families),
-        "models": model_versions.model_versions_of_run(run),
+        "models": registered,
+        "decisions": [gate_decisions.model_version_decision(m) for m in registered],
         "progress": training_runs.training_run_progress(run if run.active else None),
+        "phase": training_runs.training_run_phase(run if run.active else None),
         "figures": charts.run_figures(families),
         "per_family": [
             {"family": family, "result": result, **charts.family_figures(family, result)}
@@ -122,8 +130,25 @@ def models(request: HttpRequest) -> HttpResponse:
         "versions": model_versions.model_version_page(request.GET.get("page")),
         "events": model_versions.promotion_event_page(request.GET.get("events")),
         "form": DecisionForm(),
+        # Offer a rollback only when there is an earlier champion to return to.
+        "previous_champion": gate_decisions.rollback_target_version() if champion else None,
     }
     return render(request, "training/models.html", context)
+
+
+@dashboard_view
+@require_GET
+def model_detail(request: HttpRequest, version: int) -> HttpResponse:
+    """One version: the gate's decision with its rules, figures and rows, and what moved it."""
+    found = gate_decisions.model_version_get(version)
+    if found is None:
+        raise Http404("no such model version")
+    context = {
+        "version": found,
+        "decision": gate_decisions.model_version_decision(found),
+        "events": gate_decisions.promotion_events_of(version),
+    }
+    return render(request, "training/model_detail.html", context)
 
 
 def _decide(request: HttpRequest, act: Callable[[str, str], str]) -> HttpResponse:

@@ -88,6 +88,8 @@ def test_it_runs_web_and_worker_and_stops_both_on_ctrl_c(tmp_path: Path) -> None
         for pid in children:
             assert not Path(f"/proc/{pid}").exists(), output
         assert "qcluster" in output.lower() or "Q Cluster" in output
+        assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+        assert "stopping web and worker" in output
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

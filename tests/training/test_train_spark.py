@@ -58,7 +58,9 @@ CHILD_ARTIFACTS = {
 
 def _train_json() -> dict[str, Any]:
     out = io.StringIO()
-    call_command("train", "--profile", "quick", "--json", stdout=out, stderr=io.StringIO())
+    call_command(
+        "train", "--profile", "quick", "--json", "--force", stdout=out, stderr=io.StringIO()
+    )
     return json.loads(out.getvalue())
 
 

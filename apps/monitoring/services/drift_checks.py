@@ -13,6 +13,7 @@ from apps.core.features import LOG_COLUMNS
 from apps.monitoring import psi
 from apps.monitoring.models import DriftReport
 from apps.monitoring.services.baselines import drift_baseline_for, noise_floors_for
+from apps.monitoring.services.incidents import drift_incident_track
 from apps.monitoring.services.performance_estimates import performance_window
 from apps.monitoring.services.retraining import drift_retrain_trigger
 from apps.serving.models import InferenceLog
@@ -101,7 +102,7 @@ def drift_report_create(*, trigger: str = "manual", now: datetime | None = None)
     champion = model_version_champion()
     baseline = drift_baseline_for(champion) if champion else None
     if champion is None or baseline is None:
-        return DriftReport.objects.create(
+        report = DriftReport.objects.create(
             window_start=now,
             window_end=now,
             verdict=DriftReport.Verdict.INSUFFICIENT,
@@ -109,6 +110,8 @@ def drift_report_create(*, trigger: str = "manual", now: datetime | None = None)
             trigger=trigger,
             error="no champion with a drift baseline yet: nothing to compare with",
         )
+        drift_incident_track(report=report)
+        return report
     start, end = _window(champion, now)
     rows, counts = window_counts(baseline.baseline, version=champion.version, start=start, end=end)
     floors = noise_floors_for(baseline, rows) if rows >= settings.MIN_INFER_ROWS else {}
@@ -139,4 +142,5 @@ def drift_report_create(*, trigger: str = "manual", now: datetime | None = None)
     )
     if report.drifted:
         drift_retrain_trigger(report=report)
+    drift_incident_track(report=report)
     return report

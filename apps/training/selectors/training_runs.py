@@ -7,6 +7,7 @@ import yaml
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from apps.training.models import TrainingRun
 from apps.training.params import FAMILIES
@@ -68,6 +69,17 @@ def training_run_progress(run: TrainingRun | None) -> dict[str, Any] | None:
         "done": done,
         "total": total,
         "percent": round(100.0 * done / total, 1) if total else 0.0,
+    }
+
+
+def training_run_phase(run: TrainingRun | None) -> dict[str, Any] | None:
+    """What the active job does now and for how long it has run (beside its progress)."""
+    if run is None:
+        return None
+    elapsed = (timezone.now() - run.started_at).total_seconds() if run.started_at else None
+    return {
+        "phase": run.phase or ("waiting for the worker" if run.status == "queued" else ""),
+        "elapsed_seconds": round(elapsed) if elapsed is not None else None,
     }
 
 

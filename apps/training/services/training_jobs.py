@@ -27,12 +27,38 @@ PointCallback = Callable[[str, int, Params, float], None]
 FamilyCallback = Callable[[str, FamilyResult], None]
 
 
+def _phase_set(run: TrainingRun, phase: str) -> None:
+    """Record what the job does now (shown with the elapsed time on the dashboard)."""
+    run.phase = phase[:120]
+    TrainingRun.objects.filter(pk=run.pk).update(phase=run.phase, heartbeat_at=timezone.now())
+
+
+def _phase_callback(
+    run: TrainingRun, on_progress: Callable[[str], None] | None
+) -> Callable[[str], None]:
+    def on_phase(phase: str) -> None:
+        _phase_set(run, phase)
+        if on_progress:
+            on_progress(f"{phase}…")
+
+    return on_phase
+
+
 def _progress_callbacks(
     run: TrainingRun, on_progress: Callable[[str], None] | None
 ) -> tuple[PointCallback, FamilyCallback]:
+    params = _training_params(run.profile)
+    sizes = {family: len(params.points(family)) for family in run.families}
+    finished: dict[str, int] = dict.fromkeys(run.families, 0)
+
     def on_point(family: str, index: int, point: Params, auc: float) -> None:
+        finished[family] = finished.get(family, 0) + 1
+        k, n = finished[family], sizes.get(family, 0)
+        phase = f"searching {family}: point {k}/{n}"
+        if k >= n:  # the search refits the best point on all training rows next
+            phase = f"refitting {family}'s best point on all training rows and evaluating"
         TrainingRun.objects.filter(pk=run.pk).update(
-            progress_done=F("progress_done") + 1, heartbeat_at=timezone.now()
+            progress_done=F("progress_done") + 1, heartbeat_at=timezone.now(), phase=phase
         )
         if on_progress:
             done = TrainingRun.objects.values_list("progress_done", flat=True).get(pk=run.pk)
@@ -62,6 +88,7 @@ def training_run_execute(
     run.status, run.started_at = TrainingRun.Status.RUNNING, timezone.now()
     run.heartbeat_at = run.started_at
     run.save(update_fields=["status", "started_at", "heartbeat_at"])
+    on_phase = _phase_callback(run, on_progress)
     try:
         outcome = _training_job_run(run, on_progress)
     except Exception as exc:
@@ -75,6 +102,7 @@ def training_run_execute(
     run.best_eval_auc = outcome.families[outcome.best_family]["metrics"]["eval_auc"]
     run.results = outcome.families
     run.save(update_fields=["best_family", "best_eval_auc", "results"])
+    on_phase("registering the best model and running the promotion gate")
     try:
         model_version_register(run=run, outcome=outcome)
     except Exception as exc:
@@ -85,6 +113,7 @@ def training_run_execute(
             error=f"registration failed: {type(exc).__name__}: {exc}",
         )
         return run
+    _phase_set(run, "done")
     _training_run_finish(run, status=TrainingRun.Status.SUCCEEDED)
     return run
 
@@ -118,6 +147,7 @@ def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | Non
         master=settings.SPARK_MASTER,
         driver_memory=settings.SPARK_DRIVER_MEMORY,
         work_dir=settings.VAR_DIR / "spark",
+        idle_release_seconds=settings.SPARK_IDLE_RELEASE_SECONDS,
         parallelism=settings.TRAINING_PARALLELISM,
     )
     on_point, on_family = _progress_callbacks(run, on_progress)
@@ -126,4 +156,8 @@ def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | Non
         run.mlflow_parent_run_id = parent_run_id
         run.save(update_fields=["mlflow_parent_run_id"])
 
-    return run_training_job(spec, on_start=on_start, on_point=on_point, on_family=on_family)
+    on_phase = _phase_callback(run, on_progress)
+    on_phase("starting Spark")
+    return run_training_job(
+        spec, on_start=on_start, on_point=on_point, on_family=on_family, on_phase=on_phase
+    )

@@ -1,5 +1,8 @@
 """Training runs: request (single flight), enqueue, execute in the worker, finish or fail."""
 
+import dataclasses
+import hashlib
+import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -41,6 +44,30 @@ def _fail_abandoned_runs() -> None:
             )
 
 
+def params_fingerprint(profile: str, families: list[str], params: TrainingParams) -> str:
+    """A hash of what a run trains with besides the data: profile, families and the grid."""
+    document = {"profile": profile, "families": families, "params": dataclasses.asdict(params)}
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _refuse_unchanged(data_version: DataVersion, fingerprint: str) -> None:
+    same = (
+        TrainingRun.objects.filter(
+            data_version=data_version,
+            params_sha256=fingerprint,
+            status=TrainingRun.Status.SUCCEEDED,
+        )
+        .order_by("-id")
+        .first()
+    )
+    if same is not None:
+        raise TrainingRefused(
+            f"data v{data_version.pk} was already trained with these parameters in training run "
+            f"{same.pk}; a new run would register an identical model. Ingest new data, change "
+            "the parameters, or pass --force to retrain anyway"
+        )
+
+
 def training_run_request(
     *,
     profile: str | None = None,
@@ -48,8 +75,9 @@ def training_run_request(
     trigger: str = TrainingRun.Trigger.CLI,
     user: Any = None,
     data_version: DataVersion | None = None,
+    force: bool = True,
 ) -> TrainingRun:
-    """Create a queued TrainingRun, or refuse when another one is queued or running."""
+    """Create a queued TrainingRun; refuse while one is active, or (without `force`) a repeat."""
     profile = profile or settings.TRAINING_PROFILE
     try:
         chosen = parse_families(families)
@@ -59,6 +87,9 @@ def training_run_request(
     data_version = data_version or data_version_current()
     if data_version is None:
         raise TrainingDataError("there is no data version yet: run `manage.py ingest_data` first")
+    fingerprint = params_fingerprint(profile, chosen, params)
+    if not force:
+        _refuse_unchanged(data_version, fingerprint)
     _fail_abandoned_runs()
     try:
         with transaction.atomic():
@@ -69,6 +100,7 @@ def training_run_request(
                 trigger=trigger,
                 requested_by=user if getattr(user, "pk", None) else None,
                 progress_total=params.total_points(chosen),
+                params_sha256=fingerprint,
             )
     except IntegrityError:
         active = TrainingRun.objects.filter(active=True).first()

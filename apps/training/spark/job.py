@@ -37,7 +37,7 @@ from apps.training.spark.pipeline import (
     load_typed,
 )
 from apps.training.spark.search import FamilySearch, search_family
-from apps.training.spark.session import spark_session
+from apps.training.spark.session import spark_in_use
 
 PointCallback = Callable[[str, int, Params, float], None]
 FamilyCallback = Callable[[str, FamilyResult], None]
@@ -55,6 +55,7 @@ class JobSpec:
     driver_memory: str
     work_dir: Path
     parallelism: int = 2
+    idle_release_seconds: float = 0  # release the JVM this long after the job (0: keep it)
 
 
 def _versions(spark: SparkSession) -> dict[str, str]:
@@ -190,11 +191,35 @@ def run_training_job(
     on_start: Callable[[str], None] | None = None,
     on_point: PointCallback | None = None,
     on_family: FamilyCallback | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> JobOutcome:
     """Train every family of `spec` under one MLflow parent run; return plain results."""
-    spark = spark_session(
-        master=spec.master, driver_memory=spec.driver_memory, work_dir=spec.work_dir
-    )
+    with spark_in_use(
+        master=spec.master,
+        driver_memory=spec.driver_memory,
+        work_dir=spec.work_dir,
+        idle_release_seconds=spec.idle_release_seconds,
+    ) as spark:
+        return _train(
+            spark,
+            spec,
+            on_start=on_start,
+            on_point=on_point,
+            on_family=on_family,
+            on_phase=on_phase or (lambda phase: None),
+        )
+
+
+def _train(
+    spark: SparkSession,
+    spec: JobSpec,
+    *,
+    on_start: Callable[[str], None] | None,
+    on_point: PointCallback | None,
+    on_family: FamilyCallback | None,
+    on_phase: Callable[[str], None],
+) -> JobOutcome:
+    on_phase("preprocessing: reading the data and splitting off the evaluation rows")
     frame = load_typed(spark, spec.csv_path)
     train, evaluation = evaluation_split(
         frame, weights=spec.params.eval_split, seed=spec.params.seed
@@ -217,6 +242,7 @@ def run_training_job(
                 }
             )
             for family in spec.families:
+                on_phase(f"searching {family}: {len(spec.params.points(family))} grid points")
                 with (
                     mlflow.start_run(run_name=f"titanic-{family}", nested=True),
                     tempfile.TemporaryDirectory() as out,

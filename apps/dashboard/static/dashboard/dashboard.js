@@ -15,12 +15,40 @@ function drawCharts() {
   });
 }
 
+// Figures served as JSON after the page (the overview's charts): one fetch, then draw each.
+function drawFetchedCharts() {
+  const holders = document.querySelectorAll(".chart[data-figure-url]");
+  if (!holders.length || !window.Plotly) return;
+  fetch(holders[0].dataset.figureUrl, {
+    headers: { Accept: "application/json" },
+    credentials: "same-origin",
+  })
+    .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+    .then((figures) => {
+      holders.forEach((element) => {
+        const figure = figures[element.dataset.figureKey];
+        if (!figure) {
+          element.querySelector("p").textContent = "Nothing to draw yet.";
+          return;
+        }
+        element.textContent = "";
+        window.Plotly.newPlot(element, figure.data, figure.layout, {
+          displaylogo: false,
+          responsive: true,
+        });
+      });
+    })
+    .catch(() => holders.forEach((element) => (element.textContent = "Charts unavailable.")));
+}
+
 function pollProgress(box) {
   const url = box.dataset.progressUrl;
   const runId = Number(box.dataset.run);
   const bar = box.querySelector("[data-progress-bar]");
   const text = box.querySelector("[data-progress-text]");
   const status = box.querySelector("[data-progress-status]");
+  const phase = box.querySelector("[data-progress-phase]");
+  const elapsed = box.querySelector("[data-progress-elapsed]");
   const tick = () => {
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
@@ -34,6 +62,11 @@ function pollProgress(box) {
         bar.value = active.done;
         text.textContent = `${active.done} / ${active.total} grid points (${active.percent}%)`;
         status.textContent = active.status;
+        const now = payload.phase || {};
+        if (phase) phase.textContent = now.phase || "";
+        if (elapsed && now.elapsed_seconds != null) {
+          elapsed.textContent = `${now.elapsed_seconds} s elapsed`;
+        }
         status.className = `badge status-${active.status}`;
         window.setTimeout(tick, 3000);
       })
@@ -44,5 +77,6 @@ function pollProgress(box) {
 
 window.addEventListener("load", () => {
   drawCharts();
+  drawFetchedCharts();
   document.querySelectorAll("[data-progress-url]").forEach(pollProgress);
 });

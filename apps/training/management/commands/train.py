@@ -4,8 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.training.models import TrainingRun
-from apps.training.selectors.model_versions import model_version_champion
+from apps.training.models import ModelVersion, TrainingRun
+from apps.training.selectors.decisions import model_version_decision
+from apps.training.selectors.model_versions import model_version_champion, model_versions_of_run
 from apps.training.services.data_versions import TrainingDataError
 from apps.training.services.training_jobs import training_run_execute
 from apps.training.services.training_runs import TrainingRefused, training_run_request
@@ -23,6 +24,11 @@ class Command(BaseCommand):
             action="store_true",
             help="do nothing when a champion exists (first start of the platform)",
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="train even when this data was already trained with the same parameters",
+        )
 
     def handle(self, *args: object, **options: Any) -> None:
         as_json = bool(options["json"])
@@ -38,6 +44,8 @@ class Command(BaseCommand):
                 profile=options["profile"],
                 families=options["families"],
                 trigger=TrainingRun.Trigger.CLI,
+                # The first start trains whatever is there; otherwise a repeat must be asked for.
+                force=bool(options["force"] or options["if_no_champion"]),
             )
             progress.write(
                 f"training run {run.pk}: profile {run.profile}, families "
@@ -55,6 +63,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(_as_dict(run), indent=2))
         else:
             self.stdout.write(_describe(run))
+            for version in model_versions_of_run(run):
+                self.stdout.write(outcome_line(version) + "\n")
         if run.status != TrainingRun.Status.SUCCEEDED:
             raise CommandError(f"training run {run.pk} failed: {run.error}")
 
@@ -92,3 +102,19 @@ def _describe(run: TrainingRun) -> str:
             f"best {result['best_params']}"
         )
     return "\n".join(lines) + "\n"
+
+
+def outcome_line(version: ModelVersion) -> str:
+    """What became of the registered version, and the command a person runs next."""
+    v = version.version
+    if version.status == ModelVersion.Status.CHAMPION:
+        return f"v{v} is now champion (serving)."
+    decision = model_version_decision(version)
+    if version.status == ModelVersion.Status.CANDIDATE:
+        return (
+            f"registered v{v}, waiting for approval — run `manage.py promote {v}` "
+            "(or approve it on the dashboard's Models page)"
+        )
+    if decision.outcome in ("failed", "error"):
+        return f"v{v} rejected by the gate: {decision.headline} (on the {decision.rows_label})"
+    return f"v{v} is {version.get_status_display()}: {decision.label}"
