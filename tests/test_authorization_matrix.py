@@ -86,6 +86,23 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
         "POST": (L, 403, 403, 403, 302, 302),
     },
     "drift/": {"GET": (L, 200, 200, 200, 200, 200), "POST": (L, 405, 405, 405, 405, 405)},
+    "drift/incidents/<int:incident_id>/": {
+        "GET": (L, 404, 404, 404, 404, 404),
+        "POST": (L, 405, 405, 405, 405, 405),
+    },
+    # Without a note the form answers with a redirect back: past authorization.
+    "drift/incidents/<int:incident_id>/acknowledge/": {
+        "GET": (L, 405, 405, 405, 405, 405),
+        "POST": (L, 403, 403, 302, 403, 302),
+    },
+    "models/<int:version>/": {
+        "GET": (L, 200, 200, 200, 200, 200),
+        "POST": (L, 405, 405, 405, 405, 405),
+    },
+    "overview/charts.json": {
+        "GET": (L, 200, 200, 200, 200, 200),
+        "POST": (L, 405, 405, 405, 405, 405),
+    },
     "drift/<int:report_id>/": {
         "GET": (L, 404, 404, 404, 404, 404),
         "POST": (L, 405, 405, 405, 405, 405),
@@ -158,6 +175,7 @@ def world(dvc_repo: Path, mlflow_store: str, settings: Any) -> Iterator[dict]:
             "run_id": run.pk,
             "version": 1,
             "report_id": 999,
+            "incident_id": 999,
             "data_version_id": champion.data_version_id,
         },
     }

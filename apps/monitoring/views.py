@@ -10,10 +10,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.pages import dashboard_view
-from apps.monitoring import charts, selectors
+from apps.monitoring import charts, permissions, selectors
 from apps.monitoring.services.incidents import IncidentError, drift_incident_acknowledge
 
-ACKNOWLEDGE_PERMISSION = "monitoring.acknowledge_driftincident"
+ACKNOWLEDGE_PERMISSION = permissions.ACKNOWLEDGE_INCIDENT
 
 
 class AcknowledgeForm(forms.Form):

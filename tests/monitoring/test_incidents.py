@@ -167,7 +167,7 @@ def test_it_shows_the_retrain_and_the_rejected_candidate_in_the_history(
 
 def _acknowledger(*permissions: str) -> Client:
     user = User.objects.create_user(f"u{len(permissions)}", password="a-long-test-password-42")
-    for codename in permissions:
+    for codename in ("view_dashboard", *permissions):
         user.user_permissions.add(Permission.objects.get(codename=codename))
     client = Client()
     client.force_login(user)

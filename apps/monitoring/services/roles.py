@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
 from apps.core.permissions import VIEW_DASHBOARD
+from apps.monitoring import permissions as monitoring
 from apps.serving import permissions as serving
 from apps.training import permissions as training
 
@@ -22,13 +23,19 @@ ROLES: dict[str, tuple[str, ...]] = {
         training.UPLOAD_DATA,
         training.START_TRAINING,
         serving.RELOAD,
+        monitoring.ACKNOWLEDGE_INCIDENT,
+        # Named, not imported: the alerts app stands a floor above this one.
+        "alerts.manage_alerts",
     ),
     "approver": (VIEW_DASHBOARD, serving.READ_TRAFFIC, training.APPROVE),
 }
 ROLE_HELP: dict[str, str] = {
     "viewer": "read the dashboard (not the traffic rows)",
     "labeller": "read the dashboard and traffic, label predictions (/feedback)",
-    "operator": "upload data, start training, reload serving, read traffic and its CSV",
+    "operator": (
+        "upload data, start training, reload serving, read traffic and its CSV, "
+        "acknowledge drift incidents, manage alert endpoints"
+    ),
     "approver": "approve, reject and roll back promotions, read traffic",
 }
 
