@@ -16,7 +16,7 @@ from apps.portable.format import ScorerChecksumError
 from apps.training import charts
 from apps.training.forms import DecisionForm, RetrainForm
 from apps.training.registry import RegistryError
-from apps.training.selectors import model_versions, training_runs
+from apps.training.selectors import holdouts, model_versions, training_runs
 from apps.training.services.data_versions import TrainingDataError
 from apps.training.services.model_versions import (
     PromotionError,
@@ -96,6 +96,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "families": families,
         "metric_rows": training_runs.training_run_metric_table(families),
         "models": model_versions.model_versions_of_run(run),
+        "holdout": holdouts.reference_holdout_active(),
         "progress": training_runs.training_run_progress(run if run.active else None),
         "figures": charts.run_figures(families),
         "per_family": [
@@ -118,6 +119,7 @@ def models(request: HttpRequest) -> HttpResponse:
         ],
         "versions": model_versions.model_version_page(request.GET.get("page")),
         "events": model_versions.promotion_event_page(request.GET.get("events")),
+        "holdout": holdouts.reference_holdout_active(),
         "form": DecisionForm(),
     }
     return render(request, "training/models.html", context)

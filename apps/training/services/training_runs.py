@@ -14,6 +14,7 @@ from django_q.tasks import async_task
 from apps.training.models import DataVersion, TrainingRun
 from apps.training.params import ParamsError, TrainingParams, load_params, parse_families
 from apps.training.selectors.data_versions import data_version_current
+from apps.training.selectors.holdouts import holdout_rows_to_exclude
 from apps.training.services.data_versions import DATA_FILE, TrainingDataError, data_version_bytes
 from apps.training.services.model_versions import model_version_register
 
@@ -184,6 +185,7 @@ def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | Non
         driver_memory=settings.SPARK_DRIVER_MEMORY,
         work_dir=settings.VAR_DIR / "spark",
         parallelism=settings.TRAINING_PARALLELISM,
+        holdout_rows=holdout_rows_to_exclude(data_version=run.data_version),
     )
     on_point, on_family = _progress_callbacks(run, on_progress)
 

@@ -19,7 +19,9 @@ from pyspark.sql import functions as F
 from apps.core.features import FEATURES
 from apps.portable.exporter import write_scorer_file
 from apps.training import metrics, tracking
+from apps.training.holdout import row_key
 from apps.training.params import TrainingParams
+from apps.training.spark.holdout import holdout_exclude
 from apps.training.spark.pipeline import (
     LABEL,
     evaluation_split,
@@ -45,6 +47,8 @@ class JobSpec:
     driver_memory: str
     work_dir: Path
     parallelism: int = 2
+    # Frozen holdout rows this job must never train on (empty on the holdout's own data version).
+    holdout_rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -56,6 +60,8 @@ class JobOutcome:
     training_rows: list[dict[str, Any]] = field(default_factory=list)
     evaluation_labels: list[int] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    training_row_keys: list[str] = field(default_factory=list)
+    holdout_rows_excluded: int = 0
 
 
 def _versions(spark: SparkSession) -> dict[str, str]:
@@ -200,7 +206,9 @@ def run_training_job(
     train, evaluation = evaluation_split(
         frame, weights=spec.params.eval_split, seed=spec.params.seed
     )
-    train, evaluation = train.cache(), evaluation.cache()
+    split_rows = train.count() if spec.holdout_rows else 0
+    train, evaluation = holdout_exclude(spark, train, spec.holdout_rows).cache(), evaluation.cache()
+    excluded = split_rows - train.count() if spec.holdout_rows else 0
     versions = _versions(spark)
     results: dict[str, dict[str, Any]] = {}
     try:
@@ -215,6 +223,7 @@ def run_training_job(
                     "train_rows": train.count(),
                     "eval_rows": evaluation.count(),
                     "seed": spec.params.seed,
+                    "holdout_rows_excluded": excluded,
                 }
             )
             for family in spec.families:
@@ -247,15 +256,17 @@ def run_training_job(
             mlflow.set_tag("best_family", best)
             mlflow.log_metric("best_eval_auc", results[best]["metrics"]["eval_auc"])
             rows = evaluation.select(*FEATURES, "Survived").collect()
-            training_rows = train.select(*FEATURES).collect()
+            training_rows = train.select(*FEATURES, "Survived").collect()
         return JobOutcome(
             parent_run_id=parent.info.run_id,
             families=results,
             best_family=best,
             evaluation_rows=[{name: row[name] for name in FEATURES} for row in rows],
             evaluation_labels=[int(row["Survived"]) for row in rows],
-            training_rows=[row.asDict() for row in training_rows],
+            training_rows=[{name: row[name] for name in FEATURES} for row in training_rows],
             versions=versions,
+            training_row_keys=[row_key(row.asDict()) for row in training_rows],
+            holdout_rows_excluded=excluded,
         )
     finally:
         train.unpersist()
