@@ -148,6 +148,12 @@ def _holdout_evidence(
         champion_scores=champion_scores,
     )
     evidence["label_guard"] = guard.as_dict() if guard else None
+    logger.info(
+        "v%s: %s; label guard: %s",
+        candidate.version,
+        verdict.reason,
+        "; ".join(guard.reasons) if guard else "not label-driven",
+    )
     return guard is None or guard.passed
 
 
