@@ -331,6 +331,15 @@ AUTO_PROMOTE_TITANIC = env_bool("AUTO_PROMOTE_TITANIC", True)
 PROMOTION_MIN_AUC = env_float("PROMOTION_MIN_AUC", 0.75, minimum=0.0)
 PROMOTION_MIN_AUC_DELTA = env_float("PROMOTION_MIN_AUC_DELTA", 0.005)
 PROMOTION_MAX_CLASS_DROP = env_float("PROMOTION_MAX_CLASS_DROP", 0.02, minimum=0.0)
+# The frozen reference holdout: no candidate may lose more AUC than this on it vs the champion.
+PROMOTION_MAX_HOLDOUT_AUC_DROP = env_float("PROMOTION_MAX_HOLDOUT_AUC_DROP", 0.02, minimum=0.0)
+# Label-driven candidates (trained on labelled inference rows) promote themselves only inside
+# these bounds; outside them they wait for a person even with AUTO_PROMOTE_TITANIC.
+LABEL_GUARD_MAX_BALANCE_SHIFT = env_float("LABEL_GUARD_MAX_BALANCE_SHIFT", 0.15, minimum=0.0)
+LABEL_GUARD_MAX_HOLDOUT_AUC_DROP = env_float("LABEL_GUARD_MAX_HOLDOUT_AUC_DROP", 0.01, minimum=0.0)
+LABEL_GUARD_MAX_HOLDOUT_FLIP_RATE = env_float(
+    "LABEL_GUARD_MAX_HOLDOUT_FLIP_RATE", 0.15, minimum=0.0
+)
 
 # --- monitoring -----------------------------------------------------------------------------
 PSI_THRESHOLD = env_float("PSI_THRESHOLD", 0.2, minimum=0.0)

@@ -204,3 +204,60 @@ def gate_evaluate(
         return _gate_without_champion(labels, candidate, policy)
     champion = scores_array(champion_scores, labels.size, "champion_scores")
     return _gate_against_champion(labels, candidate, champion, policy)
+
+
+@dataclass(frozen=True)
+class HoldoutVerdict:
+    """The gate's frozen-holdout rule: no AUC regression beyond a tolerance on the same rows."""
+
+    passed: bool
+    reason: str
+    max_auc_drop: float
+    n_rows: int
+    candidate_auc: float
+    champion_auc: float | None
+    auc_drop: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def gate_holdout_evaluate(
+    *,
+    y_true: npt.ArrayLike,
+    candidate_scores: npt.ArrayLike,
+    champion_scores: npt.ArrayLike | None = None,
+    max_auc_drop: float,
+    rows_label: str = "frozen holdout",
+) -> HoldoutVerdict:
+    """Candidate holdout AUC must be >= champion holdout AUC - `max_auc_drop`."""
+    if not 0.0 <= max_auc_drop <= 1.0:
+        raise ValueError(f"max_auc_drop must be in [0, 1], got {max_auc_drop}")
+    labels = labels_array(y_true)
+    candidate_auc = roc_auc(labels, scores_array(candidate_scores, labels.size, "candidate_scores"))
+    if champion_scores is None:
+        return HoldoutVerdict(
+            passed=True,
+            reason=f"PASS {rows_label} AUC {candidate_auc:.4f} (no champion to compare with)",
+            max_auc_drop=max_auc_drop,
+            n_rows=int(labels.size),
+            candidate_auc=candidate_auc,
+            champion_auc=None,
+            auc_drop=None,
+        )
+    champion_auc = roc_auc(labels, scores_array(champion_scores, labels.size, "champion_scores"))
+    drop = champion_auc - candidate_auc
+    passed = drop <= max_auc_drop + _EPS
+    return HoldoutVerdict(
+        passed=passed,
+        reason=(
+            f"{'PASS' if passed else 'FAIL'} {rows_label} AUC {candidate_auc:.4f} vs champion "
+            f"{champion_auc:.4f} on the same {labels.size} rows (drop {drop:+.4f} "
+            f"{'<=' if passed else '>'} max_holdout_auc_drop {max_auc_drop:.4f})"
+        ),
+        max_auc_drop=max_auc_drop,
+        n_rows=int(labels.size),
+        candidate_auc=candidate_auc,
+        champion_auc=champion_auc,
+        auc_drop=drop,
+    )

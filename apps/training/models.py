@@ -134,6 +134,11 @@ class ModelVersion(models.Model):
     # Platt's a, b and the evaluation-score deciles (apps.training.calibration): what estimated
     # performance and prediction drift read, applied with numpy alone.
     calibration = models.JSONField(default=dict, blank=True)
+    # Scores on the frozen reference holdout: comparable across versions trained on other data.
+    holdout = models.ForeignKey(
+        "ReferenceHoldout", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    holdout_evaluation = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CANDIDATE)
     # NULL unless champion: the partial unique index keeps exactly one champion.
     is_champion = models.BooleanField(null=True, default=None, editable=False)
@@ -218,3 +223,34 @@ class PromotionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.from_version} -> {self.to_version} ({self.reason})"
+
+
+class ReferenceHoldout(models.Model):
+    """Frozen evaluation rows no later version trains on; every version is scored on them."""
+
+    class Origin(models.TextChoices):
+        FIRST_VERSION = "first_version", "evaluation split of the first accepted data version"
+        OPERATOR = "operator", "designated by an operator"
+
+    data_version = models.ForeignKey(DataVersion, on_delete=models.PROTECT, related_name="+")
+    origin = models.CharField(max_length=15, choices=Origin.choices)
+    designated_by = models.CharField(max_length=150, blank=True)
+    # The rows (seven features + Survived) and their content keys (apps.training.holdout).
+    rows = models.JSONField(default=list)
+    row_keys = models.JSONField(default=list)
+    n_rows = models.PositiveIntegerField()
+    n_positives = models.PositiveIntegerField()
+    # NULL unless active: the partial unique index keeps exactly one holdout in force.
+    is_active = models.BooleanField(null=True, default=None, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="one_active_holdout"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"frozen holdout: {self.n_rows} rows from data v{self.data_version_id}"

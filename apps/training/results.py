@@ -118,6 +118,9 @@ class JobOutcome:
     training_rows: list[Row] = field(default_factory=list)
     evaluation_labels: list[int] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    # Content keys of the rows the job trained on (apps.training.holdout.row_key).
+    training_row_keys: list[str] = field(default_factory=list)
+    holdout_rows_excluded: int = 0
 
     @property
     def best(self) -> FamilyResult:

@@ -18,7 +18,7 @@ from apps.training import charts, permissions
 from apps.training.forms import DecisionForm, RetrainForm
 from apps.training.registry import RegistryError
 from apps.training.selectors import decisions as gate_decisions
-from apps.training.selectors import model_versions, training_runs
+from apps.training.selectors import holdouts, model_versions, training_runs
 from apps.training.services.data_versions import TrainingDataError
 from apps.training.services.model_versions import (
     PromotionError,
@@ -101,6 +101,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "metric_rows": training_runs.training_run_metric_table(families),
         "models": registered,
         "decisions": [gate_decisions.model_version_decision(m) for m in registered],
+        "holdout": holdouts.reference_holdout_active(),
         "progress": training_runs.training_run_progress(run if run.active else None),
         "phase": training_runs.training_run_phase(run if run.active else None),
         "figures": charts.run_figures(families),
@@ -129,6 +130,7 @@ def models(request: HttpRequest) -> HttpResponse:
         ],
         "versions": model_versions.model_version_page(request.GET.get("page")),
         "events": model_versions.promotion_event_page(request.GET.get("events")),
+        "holdout": holdouts.reference_holdout_active(),
         "form": DecisionForm(),
         # Offer a rollback only when there is an earlier champion to return to.
         "previous_champion": gate_decisions.rollback_target_version() if champion else None,

@@ -13,11 +13,18 @@ from apps.portable.scorer import PortableScorer
 from apps.training import registry
 from apps.training.calibration import calibration_record
 from apps.training.gate import GatePolicy, gate_evaluate
+from apps.training.holdout import holdout_rows_split
 from apps.training.models import ModelVersion, PromotionEvent, PromotionRequest, TrainingRun
 from apps.training.results import JobOutcome, Row
 from apps.training.selectors.model_versions import (
     model_version_champion,
     model_version_previous_champion,
+)
+from apps.training.services.holdouts import (
+    holdout_judge,
+    label_guard_judge,
+    model_version_holdout_record,
+    reference_holdout_for,
 )
 
 logger = logging.getLogger(__name__)
@@ -79,11 +86,12 @@ def model_version_register(*, run: TrainingRun, outcome: JobOutcome) -> ModelVer
         metrics=metrics,
     )
     try:
-        model_version_scorer(candidate)  # the registered files must load before any decision
+        scorer = model_version_scorer(candidate)  # the files must load before any decision
         _feature_profile_record(candidate, rows=outcome.training_rows)
         calibration_record(
             model_version=candidate, scores=best["eval_scores"], labels=outcome.evaluation_labels
         )
+        _holdout_record(candidate, run=run, outcome=outcome, scorer=scorer)
         _model_version_decide(candidate, run=run, outcome=outcome, scores=best["eval_scores"])
     except Exception as exc:
         # A version whose registration did not complete can never be promoted by accident.
@@ -98,6 +106,65 @@ def _feature_profile_record(candidate: ModelVersion, *, rows: list[Row]) -> None
     """Bin the version's training rows; drift monitoring compares live traffic with this."""
     candidate.feature_profile = bins.build_baseline(bins.rows_to_columns(rows))
     candidate.save(update_fields=["feature_profile"])
+
+
+def _holdout_record(
+    candidate: ModelVersion, *, run: TrainingRun, outcome: Any, scorer: PortableScorer
+) -> None:
+    """Score the version on the frozen holdout (frozen now if this is the first registration)."""
+    holdout = reference_holdout_for(
+        data_version=run.data_version,
+        evaluation_rows=outcome.evaluation_rows,
+        labels=outcome.evaluation_labels,
+    )
+    rows, _ = holdout_rows_split(holdout.rows)
+    model_version_holdout_record(
+        model_version=candidate,
+        holdout=holdout,
+        scores=scorer.predict_proba(rows),
+        excluded=getattr(outcome, "holdout_rows_excluded", 0),
+    )
+
+
+def _holdout_evidence(
+    candidate: ModelVersion, champion: ModelVersion | None, evidence: dict[str, Any]
+) -> bool:
+    """Add the holdout rule and the label guard to `evidence`; True if the guard lets it pass."""
+    holdout = candidate.holdout
+    if holdout is None:
+        return True
+    rows, _ = holdout_rows_split(holdout.rows)
+    candidate_scores = model_version_scorer(candidate).predict_proba(rows)
+    champion_scores = model_version_scorer(champion).predict_proba(rows) if champion else None
+    verdict = holdout_judge(
+        holdout=holdout, candidate_scores=candidate_scores, champion_scores=champion_scores
+    )
+    evidence["holdout"] = {
+        **verdict.as_dict(),
+        "holdout_id": holdout.pk,
+        "data_version_id": holdout.data_version_id,
+    }
+    evidence["reasons"] = [*evidence["reasons"], verdict.reason]
+    evidence["passed"] = bool(evidence["passed"] and verdict.passed)
+    guard = label_guard_judge(
+        data_version=candidate.data_version,
+        holdout_verdict=verdict,
+        candidate_scores=candidate_scores,
+        champion_scores=champion_scores,
+    )
+    evidence["label_guard"] = guard.as_dict() if guard else None
+    logger.info(
+        "v%s: %s; label guard: %s",
+        candidate.version,
+        verdict.reason,
+        "; ".join(guard.reasons) if guard else "not label-driven",
+    )
+    return guard is None or guard.passed
+
+
+def _guard_note(evidence: dict[str, Any]) -> str:
+    failed = [r for r in (evidence.get("label_guard") or {}).get("reasons", []) if "FAIL" in r]
+    return "waits for a person (label guard): " + "; ".join(failed) if failed else ""
 
 
 def feature_profile_publish(*, model_version: ModelVersion) -> None:
@@ -126,10 +193,11 @@ def _model_version_decide(
         policy=_gate_policy(),
     )
     evidence = {**verdict.as_dict(), "champion_version": champion.version if champion else None}
+    guard_ok = _holdout_evidence(candidate, champion, evidence)
     candidate.gate_evidence = evidence
     candidate.save(update_fields=["gate_evidence"])
     drift = run.trigger == TrainingRun.Trigger.DRIFT
-    if not verdict.passed:
+    if not evidence["passed"]:
         with transaction.atomic():
             candidate.status = ModelVersion.Status.REJECTED
             candidate.save(update_fields=["status"])
@@ -141,12 +209,13 @@ def _model_version_decide(
                 candidate,
                 evidence,
             )
-    elif settings.AUTO_PROMOTE_TITANIC:
+    elif settings.AUTO_PROMOTE_TITANIC and guard_ok:
         reason = PromotionEvent.Reason.DRIFT_RETRAIN if drift else PromotionEvent.Reason.AUTO
         model_version_promote(version=candidate.version, actor="gate", reason=reason)
     else:
+        note = _guard_note(evidence) if settings.AUTO_PROMOTE_TITANIC else ""
         with transaction.atomic():
-            PromotionRequest.objects.create(model_version=candidate, evidence=evidence)
+            PromotionRequest.objects.create(model_version=candidate, evidence=evidence, note=note)
             _event(
                 PromotionEvent.Action.AWAIT,
                 PromotionEvent.Reason.GATE,
@@ -154,6 +223,7 @@ def _model_version_decide(
                 champion,
                 candidate,
                 evidence,
+                note,
             )
             registry.alias_set(
                 tracking_uri=settings.MLFLOW_TRACKING_URI,

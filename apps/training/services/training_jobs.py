@@ -5,15 +5,20 @@ only service that reaches the Spark package, from django-q2 tasks and management
 """
 
 import logging
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from apps.training.models import TrainingRun
+from apps.training.models import DataVersion, ReferenceHoldout, TrainingRun
+from apps.training.params import load_params
 from apps.training.results import FamilyResult, JobOutcome, Params
+from apps.training.selectors.holdouts import holdout_rows_to_exclude
 from apps.training.services.data_versions import DATA_FILE, data_version_bytes
+from apps.training.services.holdouts import HoldoutError, reference_holdout_freeze
 from apps.training.services.model_versions import model_version_register
 from apps.training.services.training_runs import (
     TrainingRefused,
@@ -149,6 +154,7 @@ def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | Non
         work_dir=settings.VAR_DIR / "spark",
         idle_release_seconds=settings.SPARK_IDLE_RELEASE_SECONDS,
         parallelism=settings.TRAINING_PARALLELISM,
+        holdout_rows=holdout_rows_to_exclude(data_version=run.data_version),
     )
     on_point, on_family = _progress_callbacks(run, on_progress)
 
@@ -160,4 +166,29 @@ def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | Non
     on_phase("starting Spark")
     return run_training_job(
         spec, on_start=on_start, on_point=on_point, on_family=on_family, on_phase=on_phase
+    )
+
+
+def reference_holdout_designate(*, data_version_id: int, actor: str) -> ReferenceHoldout:
+    """Freeze the fixed evaluation split of a data version as the holdout (runs Spark)."""
+    data_version = DataVersion.objects.filter(pk=data_version_id).first()
+    if data_version is None:
+        raise HoldoutError(f"there is no data version {data_version_id}")
+    params = load_params(settings.TRAINING_PARAMS_FILE, settings.TRAINING_PROFILE)
+    from apps.training.spark.holdout import evaluation_rows  # Spark only in this process
+
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.VAR_DIR) as work:
+        csv_copy = Path(work) / DATA_FILE
+        csv_copy.write_bytes(data_version_bytes(data_version))
+        rows = evaluation_rows(
+            csv_path=csv_copy,
+            master=settings.SPARK_MASTER,
+            driver_memory=settings.SPARK_DRIVER_MEMORY,
+            work_dir=settings.VAR_DIR / "spark",
+            weights=params.eval_split,
+            seed=params.seed,
+        )
+    return reference_holdout_freeze(
+        data_version=data_version, rows=rows, origin=ReferenceHoldout.Origin.OPERATOR, actor=actor
     )

@@ -3,9 +3,9 @@
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import mlflow
 import mlflow.spark
@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from apps.core.features import FEATURES
 from apps.portable.exporter import write_scorer_file
 from apps.training import metrics, tracking
+from apps.training.holdout import row_key
 from apps.training.params import TrainingParams
 from apps.training.results import (
     Evaluation,
@@ -28,8 +29,8 @@ from apps.training.results import (
     Params,
     Preprocessing,
     ResourceUsageResult,
-    Row,
 )
+from apps.training.spark.holdout import holdout_exclude
 from apps.training.spark.pipeline import (
     LABEL,
     evaluation_split,
@@ -56,6 +57,8 @@ class JobSpec:
     work_dir: Path
     parallelism: int = 2
     idle_release_seconds: float = 0  # release the JVM this long after the job (0: keep it)
+    # Frozen holdout rows this job must never train on (empty on the holdout's own data version).
+    holdout_rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _versions(spark: SparkSession) -> dict[str, str]:
@@ -224,7 +227,9 @@ def _train(
     train, evaluation = evaluation_split(
         frame, weights=spec.params.eval_split, seed=spec.params.seed
     )
-    train, evaluation = train.cache(), evaluation.cache()
+    split_rows = train.count() if spec.holdout_rows else 0
+    train, evaluation = holdout_exclude(spark, train, spec.holdout_rows).cache(), evaluation.cache()
+    excluded = split_rows - train.count() if spec.holdout_rows else 0
     versions = _versions(spark)
     results: dict[str, FamilyResult] = {}
     try:
@@ -239,6 +244,7 @@ def _train(
                     "train_rows": train.count(),
                     "eval_rows": evaluation.count(),
                     "seed": spec.params.seed,
+                    "holdout_rows_excluded": excluded,
                 }
             )
             for family in spec.families:
@@ -272,15 +278,17 @@ def _train(
             mlflow.set_tag("best_family", best)
             mlflow.log_metric("best_eval_auc", results[best]["metrics"]["eval_auc"])
             rows = evaluation.select(*FEATURES, "Survived").collect()
-            training_rows = train.select(*FEATURES).collect()
+            training_rows = train.select(*FEATURES, "Survived").collect()
         return JobOutcome(
             parent_run_id=parent.info.run_id,
             families=results,
             best_family=best,
             evaluation_rows=[{name: row[name] for name in FEATURES} for row in rows],
             evaluation_labels=[int(row["Survived"]) for row in rows],
-            training_rows=[cast(Row, row.asDict()) for row in training_rows],
+            training_rows=[{name: row[name] for name in FEATURES} for row in training_rows],
             versions=versions,
+            training_row_keys=[row_key(row.asDict()) for row in training_rows],
+            holdout_rows_excluded=excluded,
         )
     finally:
         train.unpersist()
