@@ -116,5 +116,7 @@ def test_it_holds_back_a_candidate_trained_on_flipped_labels(
     assert (data.parent_id, data.labelled_rows_added, data.rows) == (ingested.pk, 300, 891 + 300)
     assert "300 labelled inference rows" in data.source
     assert data.positives - ingested.positives == round(flipped_share * 300)
-    # TODO(lead): once labels carry provenance (issue 12 part 1), assert that the data version
-    # lists "mallory" as the contributor of its 300 rows.
+    contributors = [
+        (src["labeller"], src["rows"]) for src in data.sources if src["kind"] == "labels"
+    ]
+    assert contributors == [("mallory", 300)]  # the data version says who brought the rows
