@@ -7,7 +7,7 @@ an MLflow store, live HTTP traffic against a live server, django-q2 in sync mode
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django_q.conf import Conf
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -24,19 +24,15 @@ from apps.training.models import (
 )
 from apps.training.services.data_versions import data_version_bytes
 from apps.training.services.training_runs import training_run_execute, training_run_request
-from tests.factories import SEED_EXAMPLE
+from tests.factories import SEED_EXAMPLE, user_in_role
 from tests.support.commands import drift_check
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def _labeller_token() -> str:
-    """A labelling account; it joins the labeller group where roles exist."""
-    user = User.objects.create_user("mallory", password="not-used-here")
-    group = Group.objects.filter(name="labeller").first()
-    if group is not None:
-        user.groups.add(group)
-    return Token.objects.create(user=user).key
+    user_in_role("mallory", "labeller")  # an ordinary account with the label permission
+    return Token.objects.create(user=User.objects.get(username="mallory")).key
 
 
 def _flipped(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
