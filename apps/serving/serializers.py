@@ -112,3 +112,7 @@ class HealthSerializer(serializers.Serializer):
     model_version = serializers.CharField(allow_null=True)
     last_error = serializers.CharField(allow_blank=True)
     database = serializers.CharField()
+
+
+class LiveSerializer(serializers.Serializer):
+    live = serializers.BooleanField()

@@ -1,6 +1,7 @@
 """django-q2 entry points: ids in, one service call each."""
 
 from apps.training.models import TrainingRun
+from apps.training.services.recovery import training_run_reap
 from apps.training.services.training_runs import training_run_execute
 
 
@@ -10,3 +11,8 @@ def training_run_task(run_id: int) -> str:
     if run.status != TrainingRun.Status.SUCCEEDED:
         raise RuntimeError(f"training run {run_id} failed: {run.error}")
     return f"training run {run_id} succeeded: best {run.best_family} AUC {run.best_eval_auc:.4f}"
+
+
+def training_run_reap_task() -> str:
+    """The scheduled reaper: fail silent jobs and tidy what they left half-made."""
+    return "; ".join(training_run_reap().lines())

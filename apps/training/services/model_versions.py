@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core import bins
+from apps.core.crashpoints import crash_point
 from apps.portable.scorer import PortableScorer
 from apps.training import registry
 from apps.training.gate import GatePolicy, gate_evaluate
@@ -46,9 +47,10 @@ def model_version_scorer(model_version: ModelVersion) -> PortableScorer:
 
 
 def model_version_register(*, run: TrainingRun, outcome: Any) -> ModelVersion:
-    """Register the job's winner as one new version, mirror it, and pass it through the gate."""
+    """Register the job's winner in two phases: a `registering` row, then a complete candidate."""
     best = outcome.families[outcome.best_family]
     metrics = {**best["metrics"], "per_class": best["per_class"]}
+    crash_point("register.before_version")
     number = registry.version_register(
         tracking_uri=settings.MLFLOW_TRACKING_URI,
         name=settings.MLFLOW_MODEL_NAME,
@@ -63,6 +65,7 @@ def model_version_register(*, run: TrainingRun, outcome: Any) -> ModelVersion:
             "scorer_sha256": best["scorer_sha256"],
         },
     )
+    crash_point("register.after_version")
     candidate = ModelVersion.objects.create(
         name=settings.MLFLOW_MODEL_NAME,
         version=number,
@@ -75,18 +78,42 @@ def model_version_register(*, run: TrainingRun, outcome: Any) -> ModelVersion:
         scorer_sha256=best["scorer_sha256"],
         best_params=best["best_params"],
         metrics=metrics,
+        status=ModelVersion.Status.REGISTERING,
     )
+    crash_point("register.row")
     try:
         model_version_scorer(candidate)  # the registered files must load before any decision
         _feature_profile_record(candidate, rows=outcome.training_rows)
-        _model_version_decide(candidate, run=run, outcome=outcome, scores=best["eval_scores"])
+        verdict, evidence, champion = _gate_record(candidate, outcome=outcome, best=best)
+        crash_point("register.gate")
+        candidate.status = ModelVersion.Status.CANDIDATE  # complete: from here on decidable
+        candidate.save(update_fields=["status"])
     except Exception as exc:
-        # A version whose registration did not complete can never be promoted by accident.
-        candidate.status = ModelVersion.Status.REJECTED
-        candidate.gate_evidence = {"error": f"registration failed: {type(exc).__name__}: {exc}"}
-        candidate.save(update_fields=["status", "gate_evidence"])
+        model_version_retire_incomplete(
+            model_version=candidate, why=f"registration failed: {type(exc).__name__}: {exc}"
+        )
         raise
+    _model_version_decide(candidate, run=run, verdict=verdict, evidence=evidence, champion=champion)
     return candidate
+
+
+def model_version_retire_incomplete(*, model_version: ModelVersion, why: str) -> ModelVersion:
+    """Reject a version whose registration did not complete, recording why; it stays unusable."""
+    model_version.status = ModelVersion.Status.REJECTED
+    model_version.gate_evidence = {**model_version.gate_evidence, "error": why[:2000]}
+    model_version.save(update_fields=["status", "gate_evidence"])
+    logger.warning("%s retired: %s", model_version, why)
+    return model_version
+
+
+def model_version_is_complete(model_version: ModelVersion) -> bool:
+    """Past `registering`, with a scorer checksum and gate evidence that records no failure."""
+    return bool(
+        model_version.status != ModelVersion.Status.REGISTERING
+        and model_version.scorer_sha256
+        and model_version.gate_evidence
+        and "error" not in model_version.gate_evidence
+    )
 
 
 def _feature_profile_record(candidate: ModelVersion, *, rows: list[dict[str, Any]]) -> None:
@@ -107,22 +134,34 @@ def feature_profile_publish(*, model_version: ModelVersion) -> None:
     staging.replace(path)
 
 
-def _model_version_decide(
-    candidate: ModelVersion, *, run: TrainingRun, outcome: Any, scores: list[float]
-) -> None:
+def _gate_record(
+    candidate: ModelVersion, *, outcome: Any, best: dict[str, Any]
+) -> tuple[Any, dict[str, Any], ModelVersion | None]:
+    """Run the gate against the champion and store its evidence on the candidate."""
     champion = model_version_champion()
     champion_scores = None
     if champion is not None:
         champion_scores = model_version_scorer(champion).predict_proba(outcome.evaluation_rows)
     verdict = gate_evaluate(
         y_true=outcome.evaluation_labels,
-        candidate_scores=scores,
+        candidate_scores=best["eval_scores"],
         champion_scores=champion_scores,
         policy=_gate_policy(),
     )
     evidence = {**verdict.as_dict(), "champion_version": champion.version if champion else None}
     candidate.gate_evidence = evidence
     candidate.save(update_fields=["gate_evidence"])
+    return verdict, evidence, champion
+
+
+def _model_version_decide(
+    candidate: ModelVersion,
+    *,
+    run: TrainingRun,
+    verdict: Any,
+    evidence: dict[str, Any],
+    champion: ModelVersion | None,
+) -> None:
     drift = run.trigger == TrainingRun.Trigger.DRIFT
     if not verdict.passed:
         with transaction.atomic():
@@ -200,6 +239,7 @@ def _champion_move(
         target.save(update_fields=["status", "is_champion", "champion_since"])
         _requests_decide(target, PromotionRequest.Status.APPROVED, actor=actor, note=note)
         _event(action, reason, actor, old, target, target.gate_evidence, note)
+        crash_point("promote.before_alias")
         # Last step inside the transaction: if the registry refuses, nothing above is kept.
         registry.alias_set(
             tracking_uri=settings.MLFLOW_TRACKING_URI,
@@ -207,6 +247,8 @@ def _champion_move(
             alias=registry.CHAMPION,
             version=target.version,
         )
+        # A kill here leaves the alias ahead of the database: the reaper moves it back.
+        crash_point("promote.after_alias")
     # The decision is committed; what follows tidies up and must not undo or mask it.
     try:
         _challenger_alias_clear(target)
@@ -243,6 +285,12 @@ def model_version_promote(
     target = _model_version_get(version)
     if target.status == ModelVersion.Status.CHAMPION:
         raise PromotionError(f"version {version} is already the champion")
+    if not model_version_is_complete(target):
+        # Not even a manual override: its files or its drift baseline may be missing.
+        raise PromotionError(
+            f"version {version} is not completely registered ({target.status}, "
+            f"{target.gate_evidence.get('error') or 'no gate evidence'}); it can never be promoted"
+        )
     if target.status != ModelVersion.Status.CANDIDATE and not force:
         raise PromotionError(
             f"version {version} is {target.status}; promote it anyway with force (manual override)"

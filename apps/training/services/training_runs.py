@@ -1,8 +1,8 @@
 """Training runs: request (single flight), enqueue, execute in the worker, finish or fail."""
 
 import logging
+import threading
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -11,11 +11,18 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from apps.core.crashpoints import crash_point
 from apps.training.models import DataVersion, TrainingRun
 from apps.training.params import ParamsError, TrainingParams, load_params, parse_families
 from apps.training.selectors.data_versions import data_version_current
-from apps.training.services.data_versions import DATA_FILE, TrainingDataError, data_version_bytes
+from apps.training.services.data_versions import (
+    DATA_FILE,
+    TrainingDataError,
+    data_version_bytes,
+    data_version_recover,
+)
 from apps.training.services.model_versions import model_version_register
+from apps.training.services.recovery import training_run_reap, worker_identity
 
 logger = logging.getLogger(__name__)
 
@@ -29,19 +36,6 @@ def _training_params(profile: str) -> TrainingParams:
         return load_params(settings.TRAINING_PARAMS_FILE, profile)
     except ParamsError as exc:
         raise TrainingRefused(str(exc)) from None
-
-
-def _fail_abandoned_runs() -> None:
-    """Free the single-flight slot held by a job whose process died without finishing."""
-    limit = timezone.now() - timedelta(seconds=settings.TRAINING_TIMEOUT_SECONDS + 120)
-    for run in TrainingRun.objects.filter(active=True):
-        last_sign = run.heartbeat_at or run.created_at
-        if last_sign < limit:
-            _training_run_finish(
-                run,
-                status=TrainingRun.Status.FAILED,
-                error=f"abandoned: no progress since {last_sign.isoformat()} (worker gone?)",
-            )
 
 
 def training_run_request(
@@ -59,10 +53,11 @@ def training_run_request(
     except ParamsError as exc:
         raise TrainingRefused(str(exc)) from None
     params = _training_params(profile)
+    data_version_recover()  # an interrupted ingest is finished or undone before data is read
     data_version = data_version or data_version_current()
     if data_version is None:
         raise TrainingDataError("there is no data version yet: run `manage.py ingest_data` first")
-    _fail_abandoned_runs()
+    training_run_reap(check_alias=False)  # a job known dead must not block this one
     try:
         with transaction.atomic():
             return TrainingRun.objects.create(
@@ -103,6 +98,7 @@ def _progress_callbacks(run: TrainingRun, on_progress: Callable[[str], None] | N
             done = TrainingRun.objects.values_list("progress_done", flat=True).get(pk=run.pk)
             shown = " ".join(f"{k}={v}" for k, v in point.items())
             on_progress(f"[{done}/{run.progress_total}] {family} {shown}: validation AUC {auc:.4f}")
+        crash_point("train.search")
 
     def on_family(family: str, result: dict[str, Any]) -> None:
         run.results[family] = result
@@ -125,8 +121,47 @@ def training_run_execute(
     if run.status != TrainingRun.Status.QUEUED:
         raise TrainingRefused(f"training run {run.pk} is {run.status}, not queued")
     run.status, run.started_at = TrainingRun.Status.RUNNING, timezone.now()
-    run.heartbeat_at = run.started_at
-    run.save(update_fields=["status", "started_at", "heartbeat_at"])
+    run.heartbeat_at, run.worker = run.started_at, worker_identity()
+    run.save(update_fields=["status", "started_at", "heartbeat_at", "worker"])
+    with _Heartbeat(run.pk):
+        return _training_run_complete(run, on_progress)
+
+
+class _Heartbeat:
+    """Stamps heartbeat_at every quarter of the reaper's silence limit while the job runs."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+
+    def _beat(self) -> None:
+        from django.db import connection
+
+        interval = settings.TRAINING_HEARTBEAT_TIMEOUT_SECONDS / 4
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    TrainingRun.objects.filter(pk=self.run_id, active=True).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except Exception:
+                    logger.exception("training run %s: heartbeat not written", self.run_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self) -> "_Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def _training_run_complete(
+    run: TrainingRun, on_progress: Callable[[str], None] | None
+) -> TrainingRun:
     try:
         outcome = _training_job_run(run, on_progress)
     except Exception as exc:
