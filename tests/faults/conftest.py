@@ -104,6 +104,8 @@ def gunicorn_logged(env: dict[str, str], log: Path, *, workers: int = 1) -> Iter
                 f"127.0.0.1:{port}",
                 "--workers",
                 str(workers),
+                "--timeout",
+                "180",  # a cold worker imports MLflow on its first download: slow on 2 busy cores
             ],
             cwd=ROOT,
             env={**os.environ, **env},
