@@ -95,3 +95,15 @@ def test_it_retires_half_registered_versions_and_never_promotes_them(
     with pytest.raises(PromotionError, match="not completely registered"):
         model_version_promote(version=2, actor="ops", force=True)
     assert ModelVersion.objects.get(is_champion=True).version == 1
+
+
+def test_it_reaps_when_a_worker_starts_and_on_its_schedule() -> None:
+    from django_q.models import Schedule
+    from django_q.signals import post_spawn
+
+    run = _running(worker=f"{socket.gethostname()}:{_dead_pid()}")
+    post_spawn.send(sender="django_q", proc_name="Process-1")  # what a fresh worker sends
+    assert TrainingRun.objects.get(pk=run.pk).status == "failed"
+    call_command("setup_schedules", stdout=io.StringIO())
+    schedule = Schedule.objects.get(name="titanic-training-reaper")
+    assert (schedule.func, schedule.minutes) == ("apps.training.tasks.training_run_reap_task", 1)
