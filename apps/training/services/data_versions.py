@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -72,11 +73,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def _ingest_begin(md5: str) -> None:
     """Save the tracked files beside themselves, then journal the ingest (the undo record)."""
-    journal: dict[str, object] = {"md5": md5, "saved": {}}
+    saved: dict[str, bool] = {}
     for path in _tracked_paths():
         if path.exists():
             _write_atomic(_backup_path(path), path.read_bytes())
-        journal["saved"][path.name] = path.exists()  # type: ignore[index]
+        saved[path.name] = path.exists()
+    journal = {"md5": md5, "saved": saved}
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     _write_atomic(_journal_path(), json.dumps(journal).encode())
 
@@ -88,10 +90,10 @@ def _ingest_end() -> None:
         _backup_path(path).unlink(missing_ok=True)
 
 
-def _ingest_undo(journal: dict[str, object]) -> None:
-    saved = journal.get("saved") or {}
+def _ingest_undo(journal: dict[str, Any]) -> None:
+    saved: dict[str, bool] = journal.get("saved") or {}
     for path in _tracked_paths():
-        if saved.get(path.name):  # type: ignore[union-attr]
+        if saved.get(path.name):
             backup = _backup_path(path)
             if backup.exists():
                 _write_atomic(path, backup.read_bytes())
