@@ -1,6 +1,10 @@
 """A real gunicorn process: a tampered scorer is never served, readiness follows the database."""
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -9,10 +13,12 @@ from typing import Any
 
 import pytest
 
+from apps.core.crashpoints import CRASH_EXIT_CODE
+from apps.training.models import ModelVersion
 from tests.dashboard.factories import registered_version
 from tests.factories import SEED_EXAMPLE, model_version_install
 from tests.faults.conftest import database_url, gunicorn_logged
-from tests.support.processes import TcpLink
+from tests.support.processes import ROOT, TcpLink
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -87,3 +93,26 @@ def test_it_answers_503_for_readiness_while_the_database_is_cut(
         while (code := _call(f"{base}/health/ready")[0]) != 200 and time.monotonic() < deadline:
             time.sleep(0.2)  # polling with a deadline: the pool reconnects on the next request
         assert code == 200
+
+
+def test_it_serves_the_champion_after_a_kill_during_reload(
+    platform: dict[str, str], tmp_path: Path, settings: Any
+) -> None:
+    settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "mlartifacts").as_uri()
+    registered_version(1, tmp_path=tmp_path, champion=True)
+    script = (
+        "import django; django.setup(); from apps.serving.loader import champion_cache; "
+        "print(champion_cache.get().version)"
+    )
+    env = {**os.environ, **platform, "DJANGO_SETTINGS_MODULE": "titanic_ops.settings"}
+    command = [sys.executable, "-c", script]
+    killed = subprocess.run(
+        command, cwd=ROOT, env={**env, "TITANIC_CRASH_POINT": "reload.loaded"}, capture_output=True
+    )
+    assert killed.returncode == CRASH_EXIT_CODE
+    cached = settings.MODEL_CACHE_DIR / "titanic_spark_model-v1" / "scorer.json"
+    expected = ModelVersion.objects.get(version=1).scorer_sha256
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == expected  # only verified files
+    assert not list(cached.parent.glob(".download-*")), "a download folder was left behind"
+    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert (again.returncode, again.stdout.strip()) == (0, "1")
