@@ -150,6 +150,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -228,16 +229,36 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"  # built with the code (collectstatic), not state
 
+LOG_LEVEL = env_str("TITANIC_LOG_LEVEL", "INFO").upper()
+# One console handler for web and worker alike: server errors (`django.request`), the apps and
+# anything else that reaches the root logger, each line with the request id when there is one.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "apps.core.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "apps": {"handlers": ["console"], "level": env_str("TITANIC_LOG_LEVEL", "INFO").upper()},
+        "apps": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django-q": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "py4j": {"level": "WARNING"},
     },
 }
+
+# Tests only: the name of a step (apps.core.crashpoints.CRASH_POINTS) at which the process
+# exits at once, as if killed. Empty, the default, turns every point into a no-op.
+CRASH_POINT = env_str("TITANIC_CRASH_POINT", "")
 
 # --- API ------------------------------------------------------------------------------------
 PREDICT_THROTTLE_RATE = env_str("PREDICT_THROTTLE_RATE", "20000/min")
@@ -325,6 +346,8 @@ SPARK_DRIVER_MEMORY = env_str("SPARK_DRIVER_MEMORY", "2g")
 SPARK_IDLE_RELEASE_SECONDS = env_int("SPARK_IDLE_RELEASE_SECONDS", 600, minimum=0)
 TRAINING_PROFILE = env_choice("TRAINING_PROFILE", "quick", ("quick", "full"))
 TRAINING_TIMEOUT_SECONDS = env_int("TRAINING_TIMEOUT_SECONDS", 1800, minimum=60)
+# A running job beats every quarter of this; the reaper fails a job silent for longer.
+TRAINING_HEARTBEAT_TIMEOUT_SECONDS = env_int("TRAINING_HEARTBEAT_TIMEOUT_SECONDS", 120, minimum=4)
 
 # --- promotion ------------------------------------------------------------------------------
 AUTO_PROMOTE_TITANIC = env_bool("AUTO_PROMOTE_TITANIC", True)

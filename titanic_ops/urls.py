@@ -12,6 +12,8 @@ urlpatterns = [
     path("feedback", api.FeedbackView.as_view(), name="feedback"),
     path("reload", api.ReloadView.as_view(), name="reload"),
     path("health", api.HealthView.as_view(), name="health"),
+    path("health/live", api.LiveView.as_view(), name="health-live"),
+    path("health/ready", api.ReadyView.as_view(), name="health-ready"),
     path("api/data-versions", training_api.DataVersionUploadView.as_view(), name="data-upload"),
     path("api/training-runs", training_api.TrainingRunListView.as_view(), name="training-runs"),
     path(

@@ -20,7 +20,7 @@ from apps.core.api import PayloadTooLarge
 from apps.core.permissions import requires
 from apps.serving import permissions as serving_permissions
 from apps.serving import serializers as s
-from apps.serving.loader import NoChampionModel
+from apps.serving.loader import ModelUnavailable, NoChampionModel
 from apps.serving.selectors.health import serving_health
 from apps.serving.services import (
     AlreadyLabelled,
@@ -36,6 +36,7 @@ from apps.serving.services import (
 
 ERROR_CODES: dict[type[Exception], int] = {
     NoChampionModel: status.HTTP_503_SERVICE_UNAVAILABLE,
+    ModelUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,  # registry, checksum or file errors
     DatabaseError: status.HTTP_503_SERVICE_UNAVAILABLE,  # e.g. the throttle's shared cache
     ServiceUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     InferenceNotFound: status.HTTP_404_NOT_FOUND,
@@ -253,10 +254,37 @@ class ReloadView(APIView):
         )
 
 
+def _readiness_response() -> Response:
+    body = s.HealthSerializer(serving_health()).data
+    # Orchestrators read the status code: not ready (no database, no loadable champion) is 503.
+    response = Response(body, status=status.HTTP_200_OK if body["ready"] else 503)
+    if not body["ready"]:
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
 class HealthView(APIView):
     authentication_classes: list[type] = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses={200: s.HealthSerializer})
+    @extend_schema(
+        responses={
+            200: s.HealthSerializer,
+            503: OpenApiResponse(s.HealthSerializer, description="not ready; the body says why"),
+        }
+    )
     def get(self, request: Request) -> Response:
-        return Response(s.HealthSerializer(serving_health()).data)
+        return _readiness_response()
+
+
+class ReadyView(HealthView):
+    """Readiness for orchestrators (the same answer as /health)."""
+
+
+class LiveView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: s.LiveSerializer})
+    def get(self, request: Request) -> Response:
+        return Response({"live": True})  # the process answers: nothing else is checked

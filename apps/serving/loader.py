@@ -2,19 +2,24 @@
 
 Each process asks the database which version is champion at most every
 SERVING_VERSION_CHECK_SECONDS (one indexed row), so a promotion reaches every worker without a
-restart; a version's scorer is loaded (and checksum-verified) once. If a new champion cannot be
-loaded, the process keeps serving the one in memory and reports the error in /health.
+restart; a version's scorer is loaded (and checksum-verified) once. A process serves only the
+database's champion: if that version cannot be loaded it serves nothing (503 naming the cause,
+retried at the next check) rather than an older version, and reports the error in /health.
 """
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from apps.core.crashpoints import crash_point
 from apps.portable.scorer import PortableScorer
 from apps.training.models import ModelVersion
 from apps.training.services.model_versions import model_version_scorer
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,12 +33,17 @@ class NoChampionModel(Exception):
     """No version has been promoted yet."""
 
 
+class ModelUnavailable(Exception):
+    """The champion exists but its scorer cannot be loaded now (registry, checksum, file)."""
+
+
 class _ChampionCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._models: dict[int, LoadedModel] = {}
         self._current: LoadedModel | None = None
         self._checked_at = 0.0
+        self._champion_version: int | None = None  # the database's champion at the last check
         self.load_error = ""  # the champion in the database could not be loaded
         self.reload_error = ""  # the last /reload failed (sticky until one succeeds)
 
@@ -49,32 +59,43 @@ class _ChampionCache:
         )
         self._checked_at = time.monotonic()
         if row is None:
-            self._current = None
+            self._current, self._champion_version = None, None
             return
+        self._champion_version = row.version
         if force:
             self._models.pop(row.version, None)
         if row.version not in self._models:
             try:
-                self._models = {row.version: self._load(row)}  # keep only the one serving
+                loaded = self._load(row)
             except Exception as exc:
-                self.load_error = f"cannot load champion v{row.version}: {exc}"
-                if force or self._current is None:
-                    raise
-                return
+                self.load_error = (
+                    f"cannot load champion v{row.version}: {type(exc).__name__}: {exc}"
+                )
+                logger.exception("cannot load champion v%s", row.version)
+                # Never an older version in its place: serve nothing until this one loads.
+                self._current = None
+                raise ModelUnavailable(self.load_error) from exc
+            crash_point("reload.loaded")
+            self._models = {row.version: loaded}  # keep only the one serving
         self._current = self._models[row.version]
         self.load_error = ""
 
     def get(self) -> LoadedModel:
-        """The model to score with; raises NoChampionModel when nothing was ever promoted."""
+        """The model to score with; NoChampionModel or ModelUnavailable when there is none."""
         if time.monotonic() - self._checked_at >= settings.SERVING_VERSION_CHECK_SECONDS:
             with self._lock:
                 if time.monotonic() - self._checked_at >= settings.SERVING_VERSION_CHECK_SECONDS:
                     try:
                         self.refresh()
+                    except ModelUnavailable:
+                        raise
                     except Exception:
+                        # The database cannot say who is champion: keep the one that was.
                         if self._current is None:
                             raise
         if self._current is None:
+            if self.load_error:
+                raise ModelUnavailable(self.load_error)
             raise NoChampionModel(
                 "no champion model yet: train one (manage.py train) and promote it"
             )
@@ -88,14 +109,18 @@ class _ChampionCache:
     def loaded(self) -> LoadedModel | None:
         return self._current
 
-    def restore(self, model: LoadedModel) -> None:
-        """Put back a model that was serving before a failed reload."""
+    def restore(self, model: LoadedModel) -> bool:
+        """Put back a model that served before a failed reload, if it is still the champion."""
+        if self._champion_version is not None and model.version != self._champion_version:
+            return False  # a rolled-back or retired version never returns to service
         self._models.setdefault(model.version, model)
         self._current = model
+        return True
 
     def reset(self) -> None:
         with self._lock:
             self._models, self._current, self._checked_at = {}, None, 0.0
+            self._champion_version = None
             self.load_error = self.reload_error = ""
 
 

@@ -130,3 +130,7 @@ class HealthSerializer(serializers.Serializer):
     database = serializers.CharField()
     # MLflow's champion alias vs the database; absent until the worker first compared them.
     registry = RegistryCheckSerializer(required=False)
+
+
+class LiveSerializer(serializers.Serializer):
+    live = serializers.BooleanField()

@@ -208,12 +208,11 @@ def serving_reload() -> ReloadResult:
             database_version=loaded.version if loaded else None, registry_version=registry_version
         )
     except Exception as exc:
-        serving = f"v{previous.version}" if previous else "nothing"
+        kept = previous is not None and champion_cache.restore(previous)
+        serving = f"v{previous.version}" if kept and previous else "nothing"
         champion_cache.reload_error = (
             f"reload failed, still serving {serving}: {type(exc).__name__}: {str(exc)[:300]}"
         )
-        if previous is not None:
-            champion_cache.restore(previous)
         raise ServiceUnavailable(champion_cache.reload_error) from exc
     champion_cache.reload_error = ""
     current = champion_cache.loaded

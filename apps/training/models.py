@@ -86,6 +86,8 @@ class TrainingRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # "host:pid" of the process executing the job: on that host a dead pid means a dead job.
+    worker = models.CharField(max_length=200, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -111,6 +113,9 @@ class ModelVersion(models.Model):
     """A registered version of the model (mirrors MLflow's registry, which holds the files)."""
 
     class Status(models.TextChoices):
+        # Half-made: in the database, but scorer, profile or gate evidence may be missing. It can
+        # never be promoted, served or monitored; the reaper retires one a crash left behind.
+        REGISTERING = "registering", "registering (not complete)"
         CANDIDATE = "candidate", "candidate (awaiting a decision)"
         CHAMPION = "champion"
         REJECTED = "rejected"

@@ -1,6 +1,7 @@
 """django-q2 entry points: ids in, one service call each."""
 
 from apps.training.models import TrainingRun
+from apps.training.services.recovery import training_run_reap
 from apps.training.services.registry_sync import registry_champion_check
 from apps.training.services.training_jobs import training_run_execute
 
@@ -18,3 +19,8 @@ def registry_check_task() -> str:
     check = registry_champion_check()
     state = "agrees" if check.agrees else "DISAGREES"
     return f"registry {state}: database v{check.database_version}, alias v{check.registry_version}"
+
+
+def training_run_reap_task() -> str:
+    """The scheduled reaper: fail silent jobs and tidy what they left half-made."""
+    return "; ".join(training_run_reap().lines())

@@ -23,7 +23,8 @@ from apps.training.models import (
     TrainingRun,
 )
 from apps.training.services.data_versions import data_version_bytes
-from apps.training.services.training_runs import training_run_execute, training_run_request
+from apps.training.services.training_jobs import training_run_execute
+from apps.training.services.training_runs import training_run_request
 from tests.factories import SEED_EXAMPLE, user_in_role
 from tests.support.commands import drift_check
 

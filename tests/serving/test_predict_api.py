@@ -181,7 +181,7 @@ def test_it_serves_a_new_champion_without_restart(api: APIClient, champion: Mode
     assert answer["prob_survive"] == pytest.approx(expected, abs=1e-12)
 
 
-def test_it_refuses_a_tampered_scorer_and_keeps_serving(
+def test_it_refuses_a_tampered_scorer_and_serves_no_older_version(
     api: APIClient, champion: ModelVersion, settings: Any
 ) -> None:
     assert _post(api, SEED_EXAMPLE).status_code == 200
@@ -189,7 +189,9 @@ def test_it_refuses_a_tampered_scorer_and_keeps_serving(
     path = settings.MODEL_CACHE_DIR / "titanic_spark_model-v2" / "scorer.json"
     path.write_text(path.read_text().replace("2.0", "9.0"))
     response = _post(api, SEED_EXAMPLE)
-    assert response.json()["model_version"] == "1"  # the old one keeps serving
+    # v1 is retired in the database: serving it would be serving a version nobody chose (issue 13).
+    assert response.status_code == 503 and response["Retry-After"]
+    assert "cannot load champion v2" in response.json()["detail"]
     health = api.get("/health").json()
     assert health["status"] == "degraded"
     assert f"cannot load champion v{second.version}" in health["last_error"]

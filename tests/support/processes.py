@@ -110,6 +110,15 @@ class TcpLink:
                 with suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
 
+    def restore(self) -> None:
+        """Listen again on the same port, like a network that came back."""
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(64)
+        self._open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
     def cut(self) -> None:
         """Refuse new connections and drop the established ones."""
         self._open = False

@@ -14,7 +14,8 @@ from apps.training.holdout import row_key
 from apps.training.models import DataVersion, ModelVersion, ReferenceHoldout
 from apps.training.services import training_runs
 from apps.training.services.data_versions import data_version_bytes, data_version_ingest
-from apps.training.services.training_runs import training_run_execute, training_run_request
+from apps.training.services.training_jobs import training_run_execute
+from apps.training.services.training_runs import training_run_request
 
 pytestmark = [pytest.mark.spark, pytest.mark.django_db]
 

@@ -1,6 +1,8 @@
 """Registration, gate, approval and rollback: real Spark jobs, a real MLflow registry."""
 
 import io
+import urllib.parse
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,9 +98,13 @@ def test_it_registers_gates_approves_and_rolls_back(
     with pytest.raises(CommandError, match="version 2 is rejected; promote it anyway"):
         _call("promote", "2")
 
-    # A scorer file altered after registration is refused at load time; nothing moves.
+    # A scorer file altered after registration is refused at load time; nothing moves. Altered
+    # in the store too: a bad cache file alone is replaced by a verified download (issue 13).
     cached = registry.scorer_path(settings.MODEL_CACHE_DIR, "titanic_spark_model", 3)
     cached.write_text(cached.read_text().replace('"lr"', '"lr" ', 1))
+    artifacts = client.get_run(ModelVersion.objects.get(version=3).mlflow_run_id).info.artifact_uri
+    stored = Path(urllib.parse.urlparse(artifacts).path) / registry.SCORER_ARTIFACT
+    stored.write_text(stored.read_text().replace('"lr"', '"lr" ', 1))
     with pytest.raises(ScorerChecksumError, match="sha256"):
         model_version_scorer(ModelVersion.objects.get(version=3))
     with pytest.raises(CommandError, match="sha256"):

@@ -2,6 +2,7 @@
 
 import fcntl
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from apps.core.crashpoints import crash_point
 from apps.training import contract, dvc
 from apps.training.dataset import SOURCE_LABEL, builtin_titanic_bytes
 from apps.training.models import DataVersion
@@ -52,33 +54,94 @@ def _is_checked_out(md5: str) -> bool:
     return hashlib.md5(csv_path.read_bytes()).hexdigest() == md5  # noqa: S324 (DVC's hash)
 
 
-def _restore(saved: dict[Path, bytes | None]) -> None:
-    for path, content in saved.items():
-        if content is None:
-            path.unlink(missing_ok=True)
+def _journal_path() -> Path:
+    return settings.VAR_DIR / "ingest-journal.json"
+
+
+def _backup_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.previous")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    staging = path.with_name(f".{path.name}.incoming")
+    with open(staging, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(staging, path)
+
+
+def _ingest_begin(md5: str) -> None:
+    """Save the tracked files beside themselves, then journal the ingest (the undo record)."""
+    saved: dict[str, bool] = {}
+    for path in _tracked_paths():
+        if path.exists():
+            _write_atomic(_backup_path(path), path.read_bytes())
+        saved[path.name] = path.exists()
+    journal = {"md5": md5, "saved": saved}
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _write_atomic(_journal_path(), json.dumps(journal).encode())
+
+
+def _ingest_end() -> None:
+    """Forget the undo record: the database decided, the files agree with it."""
+    _journal_path().unlink(missing_ok=True)
+    for path in _tracked_paths():
+        _backup_path(path).unlink(missing_ok=True)
+
+
+def _ingest_undo(journal: dict[str, Any]) -> None:
+    saved: dict[str, bool] = journal.get("saved") or {}
+    for path in _tracked_paths():
+        if saved.get(path.name):
+            backup = _backup_path(path)
+            if backup.exists():
+                _write_atomic(path, backup.read_bytes())
         else:
-            path.write_bytes(content)
+            path.unlink(missing_ok=True)
+    _ingest_end()
 
 
-def _write_tracked(data: bytes) -> dict[Path, bytes | None]:
-    """Write the CSV, `dvc add` and `dvc push` it; return what was there before."""
+def _ingest_recover_locked() -> str:
+    journal_path = _journal_path()
+    if not journal_path.exists():
+        return ""
+    journal = json.loads(journal_path.read_text() or "{}")
+    current = DataVersion.objects.filter(is_current=True).values_list("md5", flat=True).first()
+    if current is not None and current == journal.get("md5"):
+        _ingest_end()  # the commit point was passed: the new files stay
+        outcome = f"ingest of {journal.get('md5')} had committed: kept the new files"
+    else:
+        _ingest_undo(journal)
+        outcome = f"ingest of {journal.get('md5')} had not committed: restored the previous files"
+    logger.warning("data recovery: %s", outcome)
+    return outcome
+
+
+def data_version_recover() -> str:
+    """Finish or undo an ingest that a crash interrupted; say what was done ("" when nothing)."""
+    if not _journal_path().exists():
+        return ""
+    with _file_lock("ingest"):  # a live ingest holds the lock: never undo one still running
+        return _ingest_recover_locked()
+
+
+def _write_tracked(data: bytes) -> None:
+    """Write the CSV, `dvc add` and `dvc push` it; the journal can undo every step."""
     root = settings.DVC_ROOT
-    csv_path, pointer = _tracked_paths()
-    saved = {path: (path.read_bytes() if path.exists() else None) for path in (csv_path, pointer)}
-    try:
-        dvc.ensure_repo(root)
-        csv_path.parent.mkdir(parents=True, exist_ok=True)
-        staging = csv_path.with_name(f".{DATA_FILE}.incoming")
-        staging.write_bytes(data)
-        os.replace(staging, csv_path)
-        relative = str(csv_path.relative_to(root))
-        dvc.run(root, "add", "--quiet", relative)
-        dvc.ensure_remote(root, settings.DVC_REMOTE_URL, settings.DVC_S3_ENDPOINT_URL)
-        dvc.run(root, "push", "--quiet", relative + ".dvc")
-    except Exception:
-        _restore(saved)
-        raise
-    return saved
+    csv_path, _ = _tracked_paths()
+    dvc.ensure_repo(root)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    _ingest_begin(hashlib.md5(data).hexdigest())  # noqa: S324 (DVC's hash)
+    crash_point("ingest.staged")
+    _write_atomic(csv_path, data)
+    crash_point("ingest.csv_written")
+    relative = str(csv_path.relative_to(root))
+    dvc.run(root, "add", "--quiet", relative)
+    crash_point("ingest.dvc_added")
+    dvc.ensure_remote(root, settings.DVC_REMOTE_URL, settings.DVC_S3_ENDPOINT_URL)
+    dvc.run(root, "push", "--quiet", relative + ".dvc")
+    crash_point("ingest.pushed")
 
 
 def data_version_ingest(
@@ -89,36 +152,48 @@ def data_version_ingest(
     labelled_rows_added: int = 0,
     sources: list[dict[str, Any]] | None = None,
 ) -> IngestResult:
-    """Validate `data`, version it with DVC and record it as the current DataVersion."""
+    """Validate `data`, version it with DVC and record it as the current DataVersion.
+
+    One commit point: the database transaction that makes the new version current. Before it
+    a crash is undone from the journal, after it the journal is only tidied away.
+    """
     dataset = contract.parse_dataset(data)
     md5 = hashlib.md5(data).hexdigest()  # noqa: S324 (DVC's content hash)
     with _file_lock("ingest"):
+        _ingest_recover_locked()
         existing = DataVersion.objects.filter(md5=md5).first()
         if existing and existing.is_current and _is_checked_out(md5):
             return IngestResult(existing, created=False)
-        saved = None if _is_checked_out(md5) else _write_tracked(data)
+        written = not _is_checked_out(md5)
         try:
+            if written:
+                _write_tracked(data)
             with transaction.atomic():
                 DataVersion.objects.filter(is_current=True).update(is_current=False)
                 if existing:
                     existing.is_current = True
                     existing.save(update_fields=["is_current"])
-                    return IngestResult(existing, created=False)
-                version = _data_version_create(
-                    dataset,
-                    md5=md5,
-                    size=len(data),
-                    source=source,
-                    parent=parent,
-                    labelled_rows_added=labelled_rows_added,
-                    sources=sources or [],
-                )
-        except Exception:
-            if saved is not None:
-                _restore(saved)
+                    version, created = existing, False
+                else:
+                    version = _data_version_create(
+                        dataset,
+                        md5=md5,
+                        size=len(data),
+                        source=source,
+                        parent=parent,
+                        labelled_rows_added=labelled_rows_added,
+                        sources=sources or [],
+                    )
+                    created = True
+        except BaseException:
+            if written and _journal_path().exists():
+                _ingest_undo(json.loads(_journal_path().read_text()))
             raise
-    logger.info("ingested %s from %s", version, source)
-    return IngestResult(version, created=True)
+        crash_point("ingest.committed")
+        _ingest_end()
+    if created:
+        logger.info("ingested %s from %s", version, source)
+    return IngestResult(version, created=created)
 
 
 def _data_version_create(

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core import bins
+from apps.core.crashpoints import crash_point
 from apps.portable.scorer import PortableScorer
 from apps.training import registry
 from apps.training.calibration import calibration_record
@@ -55,9 +56,10 @@ def model_version_scorer(model_version: ModelVersion) -> PortableScorer:
 
 
 def model_version_register(*, run: TrainingRun, outcome: JobOutcome) -> ModelVersion:
-    """Register the job's winner as one new version, mirror it, and pass it through the gate."""
+    """Register the job's winner in two phases: a `registering` row, then a complete candidate."""
     best = outcome.families[outcome.best_family]
     metrics = {**best["metrics"], "per_class": best["per_class"]}
+    crash_point("register.before_version")
     number = registry.version_register(
         tracking_uri=settings.MLFLOW_TRACKING_URI,
         name=settings.MLFLOW_MODEL_NAME,
@@ -72,6 +74,7 @@ def model_version_register(*, run: TrainingRun, outcome: JobOutcome) -> ModelVer
             "scorer_sha256": best["scorer_sha256"],
         },
     )
+    crash_point("register.after_version")
     candidate = ModelVersion.objects.create(
         name=settings.MLFLOW_MODEL_NAME,
         version=number,
@@ -84,7 +87,9 @@ def model_version_register(*, run: TrainingRun, outcome: JobOutcome) -> ModelVer
         scorer_sha256=best["scorer_sha256"],
         best_params=best["best_params"],
         metrics=metrics,
+        status=ModelVersion.Status.REGISTERING,
     )
+    crash_point("register.row")
     try:
         scorer = model_version_scorer(candidate)  # the files must load before any decision
         _feature_profile_record(candidate, rows=outcome.training_rows)
@@ -92,14 +97,38 @@ def model_version_register(*, run: TrainingRun, outcome: JobOutcome) -> ModelVer
             model_version=candidate, scores=best["eval_scores"], labels=outcome.evaluation_labels
         )
         _holdout_record(candidate, run=run, outcome=outcome, scorer=scorer)
-        _model_version_decide(candidate, run=run, outcome=outcome, scores=best["eval_scores"])
+        evidence, champion, guard_ok = _gate_record(candidate, outcome=outcome)
+        crash_point("register.gate")
+        candidate.status = ModelVersion.Status.CANDIDATE  # complete: from here on decidable
+        candidate.save(update_fields=["status"])
     except Exception as exc:
-        # A version whose registration did not complete can never be promoted by accident.
-        candidate.status = ModelVersion.Status.REJECTED
-        candidate.gate_evidence = {"error": f"registration failed: {type(exc).__name__}: {exc}"}
-        candidate.save(update_fields=["status", "gate_evidence"])
+        model_version_retire_incomplete(
+            model_version=candidate, why=f"registration failed: {type(exc).__name__}: {exc}"
+        )
         raise
+    _model_version_decide(
+        candidate, run=run, evidence=evidence, champion=champion, guard_ok=guard_ok
+    )
     return candidate
+
+
+def model_version_retire_incomplete(*, model_version: ModelVersion, why: str) -> ModelVersion:
+    """Reject a version whose registration did not complete, recording why; it stays unusable."""
+    model_version.status = ModelVersion.Status.REJECTED
+    model_version.gate_evidence = {**model_version.gate_evidence, "error": why[:2000]}
+    model_version.save(update_fields=["status", "gate_evidence"])
+    logger.warning("%s retired: %s", model_version, why)
+    return model_version
+
+
+def model_version_is_complete(model_version: ModelVersion) -> bool:
+    """Past `registering`, with a scorer checksum and gate evidence that records no failure."""
+    return bool(
+        model_version.status != ModelVersion.Status.REGISTERING
+        and model_version.scorer_sha256
+        and model_version.gate_evidence
+        and "error" not in model_version.gate_evidence
+    )
 
 
 def _feature_profile_record(candidate: ModelVersion, *, rows: list[Row]) -> None:
@@ -109,7 +138,7 @@ def _feature_profile_record(candidate: ModelVersion, *, rows: list[Row]) -> None
 
 
 def _holdout_record(
-    candidate: ModelVersion, *, run: TrainingRun, outcome: Any, scorer: PortableScorer
+    candidate: ModelVersion, *, run: TrainingRun, outcome: JobOutcome, scorer: PortableScorer
 ) -> None:
     """Score the version on the frozen holdout (frozen now if this is the first registration)."""
     holdout = reference_holdout_for(
@@ -179,16 +208,21 @@ def feature_profile_publish(*, model_version: ModelVersion) -> None:
     staging.replace(path)
 
 
-def _model_version_decide(
-    candidate: ModelVersion, *, run: TrainingRun, outcome: JobOutcome, scores: list[float]
-) -> None:
+def _gate_record(
+    candidate: ModelVersion, *, outcome: JobOutcome
+) -> tuple[dict[str, Any], ModelVersion | None, bool]:
+    """Run the gate and the holdout rules against the champion; store the evidence.
+
+    Returns the evidence, the champion judged against, and whether the label guard lets an
+    automatic promotion through.
+    """
     champion = model_version_champion()
     champion_scores = None
     if champion is not None:
         champion_scores = model_version_scorer(champion).predict_proba(outcome.evaluation_rows)
     verdict = gate_evaluate(
         y_true=outcome.evaluation_labels,
-        candidate_scores=scores,
+        candidate_scores=outcome.best["eval_scores"],
         champion_scores=champion_scores,
         policy=_gate_policy(),
     )
@@ -196,6 +230,17 @@ def _model_version_decide(
     guard_ok = _holdout_evidence(candidate, champion, evidence)
     candidate.gate_evidence = evidence
     candidate.save(update_fields=["gate_evidence"])
+    return evidence, champion, guard_ok
+
+
+def _model_version_decide(
+    candidate: ModelVersion,
+    *,
+    run: TrainingRun,
+    evidence: dict[str, Any],
+    champion: ModelVersion | None,
+    guard_ok: bool,
+) -> None:
     drift = run.trigger == TrainingRun.Trigger.DRIFT
     if not evidence["passed"]:
         with transaction.atomic():
@@ -275,6 +320,7 @@ def _champion_move(
         target.save(update_fields=["status", "is_champion", "champion_since"])
         _requests_decide(target, PromotionRequest.Status.APPROVED, actor=actor, note=note)
         _event(action, reason, actor, old, target, target.gate_evidence, note)
+        crash_point("promote.before_alias")
         # Last step inside the transaction: if the registry refuses, nothing above is kept.
         registry.alias_set(
             tracking_uri=settings.MLFLOW_TRACKING_URI,
@@ -282,6 +328,8 @@ def _champion_move(
             alias=registry.CHAMPION,
             version=target.version,
         )
+        # A kill here leaves the alias ahead of the database: the reaper moves it back.
+        crash_point("promote.after_alias")
     # The decision is committed; what follows tidies up and must not undo or mask it.
     try:
         _challenger_alias_clear(target)
@@ -318,6 +366,12 @@ def model_version_promote(
     target = _model_version_get(version)
     if target.status == ModelVersion.Status.CHAMPION:
         raise PromotionError(f"version {version} is already the champion")
+    if not model_version_is_complete(target):
+        # Not even a manual override: its files or its drift baseline may be missing.
+        raise PromotionError(
+            f"version {version} is not completely registered ({target.status}, "
+            f"{target.gate_evidence.get('error') or 'no gate evidence'}); it can never be promoted"
+        )
     if target.status != ModelVersion.Status.CANDIDATE and not force:
         raise PromotionError(
             f"version {version} is {target.status}; promote it anyway with force (manual override)"

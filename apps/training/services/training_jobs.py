@@ -6,13 +6,16 @@ only service that reaches the Spark package, from django-q2 tasks and management
 
 import logging
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core.crashpoints import crash_point
 from apps.training.models import DataVersion, ReferenceHoldout, TrainingRun
 from apps.training.params import load_params
 from apps.training.results import FamilyResult, JobOutcome, Params
@@ -20,6 +23,7 @@ from apps.training.selectors.holdouts import holdout_rows_to_exclude
 from apps.training.services.data_versions import DATA_FILE, data_version_bytes
 from apps.training.services.holdouts import HoldoutError, reference_holdout_freeze
 from apps.training.services.model_versions import model_version_register
+from apps.training.services.recovery import worker_identity
 from apps.training.services.training_runs import (
     TrainingRefused,
     _training_params,
@@ -69,6 +73,7 @@ def _progress_callbacks(
             done = TrainingRun.objects.values_list("progress_done", flat=True).get(pk=run.pk)
             shown = " ".join(f"{k}={v}" for k, v in point.items())
             on_progress(f"[{done}/{run.progress_total}] {family} {shown}: validation AUC {auc:.4f}")
+        crash_point("train.search")
 
     def on_family(family: str, result: FamilyResult) -> None:
         run.results[family] = result
@@ -91,8 +96,45 @@ def training_run_execute(
     if run.status != TrainingRun.Status.QUEUED:
         raise TrainingRefused(f"training run {run.pk} is {run.status}, not queued")
     run.status, run.started_at = TrainingRun.Status.RUNNING, timezone.now()
-    run.heartbeat_at = run.started_at
-    run.save(update_fields=["status", "started_at", "heartbeat_at"])
+    run.heartbeat_at, run.worker = run.started_at, worker_identity()
+    run.save(update_fields=["status", "started_at", "heartbeat_at", "worker"])
+    with _Heartbeat(run.pk):
+        return _training_run_complete(run, on_progress)
+
+
+class _Heartbeat:
+    """Stamps heartbeat_at every quarter of the reaper's silence limit while the job runs."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+
+    def _beat(self) -> None:
+        interval = settings.TRAINING_HEARTBEAT_TIMEOUT_SECONDS / 4
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    TrainingRun.objects.filter(pk=self.run_id, active=True).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except Exception:
+                    logger.exception("training run %s: heartbeat not written", self.run_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self) -> "_Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def _training_run_complete(
+    run: TrainingRun, on_progress: Callable[[str], None] | None
+) -> TrainingRun:
     on_phase = _phase_callback(run, on_progress)
     try:
         outcome = _training_job_run(run, on_progress)

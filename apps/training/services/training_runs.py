@@ -4,7 +4,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +14,8 @@ from django_q.tasks import async_task
 from apps.training.models import DataVersion, TrainingRun
 from apps.training.params import ParamsError, TrainingParams, load_params, parse_families
 from apps.training.selectors.data_versions import data_version_current
-from apps.training.services.data_versions import TrainingDataError
+from apps.training.services.data_versions import TrainingDataError, data_version_recover
+from apps.training.services.recovery import training_run_reap
 
 logger = logging.getLogger(__name__)
 
@@ -29,19 +29,6 @@ def _training_params(profile: str) -> TrainingParams:
         return load_params(settings.TRAINING_PARAMS_FILE, profile)
     except ParamsError as exc:
         raise TrainingRefused(str(exc)) from None
-
-
-def _fail_abandoned_runs() -> None:
-    """Free the single-flight slot held by a job whose process died without finishing."""
-    limit = timezone.now() - timedelta(seconds=settings.TRAINING_TIMEOUT_SECONDS + 120)
-    for run in TrainingRun.objects.filter(active=True):
-        last_sign = run.heartbeat_at or run.created_at
-        if last_sign < limit:
-            _training_run_finish(
-                run,
-                status=TrainingRun.Status.FAILED,
-                error=f"abandoned: no progress since {last_sign.isoformat()} (worker gone?)",
-            )
 
 
 def params_fingerprint(profile: str, families: list[str], params: TrainingParams) -> str:
@@ -84,13 +71,14 @@ def training_run_request(
     except ParamsError as exc:
         raise TrainingRefused(str(exc)) from None
     params = _training_params(profile)
+    data_version_recover()  # an interrupted ingest is finished or undone before data is read
     data_version = data_version or data_version_current()
     if data_version is None:
         raise TrainingDataError("there is no data version yet: run `manage.py ingest_data` first")
     fingerprint = params_fingerprint(profile, chosen, params)
     if not force:
         _refuse_unchanged(data_version, fingerprint)
-    _fail_abandoned_runs()
+    training_run_reap(check_alias=False)  # a job known dead must not block this one
     try:
         with transaction.atomic():
             return TrainingRun.objects.create(
