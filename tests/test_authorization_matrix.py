@@ -36,6 +36,8 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "predict_titanic": {"GET": (405,) * 6, "POST": (400,) * 6},
     "predict_titanic/batch": {"GET": (405,) * 6, "POST": (400,) * 6},
     "health": {"GET": (200,) * 6, "POST": (405,) * 6},
+    "health/live": {"GET": (200,) * 6, "POST": (405,) * 6},
+    "health/ready": {"GET": (200,) * 6, "POST": (405,) * 6},
     # Labels: only the label permission.
     "feedback": {"GET": (403, 403, 405, 403, 403, 405), "POST": (403, 403, 400, 403, 403, 400)},
     # Operator actions.
