@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core import bins
 from apps.portable.scorer import PortableScorer
 from apps.training import registry
 from apps.training.gate import GatePolicy, gate_evaluate
@@ -78,7 +77,7 @@ def model_version_register(*, run: TrainingRun, outcome: Any) -> ModelVersion:
     )
     try:
         model_version_scorer(candidate)  # the registered files must load before any decision
-        _feature_profile_record(candidate, rows=outcome.training_rows)
+        _feature_profile_record(candidate, profile=outcome.feature_profile)
         _model_version_decide(candidate, run=run, outcome=outcome, scores=best["eval_scores"])
     except Exception as exc:
         # A version whose registration did not complete can never be promoted by accident.
@@ -89,9 +88,11 @@ def model_version_register(*, run: TrainingRun, outcome: Any) -> ModelVersion:
     return candidate
 
 
-def _feature_profile_record(candidate: ModelVersion, *, rows: list[dict[str, Any]]) -> None:
-    """Bin the version's training rows; drift monitoring compares live traffic with this."""
-    candidate.feature_profile = bins.build_baseline(bins.rows_to_columns(rows))
+def _feature_profile_record(candidate: ModelVersion, *, profile: dict[str, Any]) -> None:
+    """Store the profile Spark aggregated from the training rows; drift compares traffic with it."""
+    if not profile.get("features"):
+        raise ValueError("the training job returned no feature profile")
+    candidate.feature_profile = profile
     candidate.save(update_fields=["feature_profile"])
 
 

@@ -184,6 +184,7 @@ def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | Non
         driver_memory=settings.SPARK_DRIVER_MEMORY,
         work_dir=settings.VAR_DIR / "spark",
         parallelism=settings.TRAINING_PARALLELISM,
+        evaluation_max_rows=settings.EVALUATION_MAX_ROWS,
     )
     on_point, on_family = _progress_callbacks(run, on_progress)
 

@@ -26,6 +26,7 @@ from apps.training.spark.pipeline import (
     feature_names,
     load_typed,
 )
+from apps.training.spark.profile import COLLECTED, collect_bounded, feature_profile
 from apps.training.spark.search import FamilySearch, search_family
 from apps.training.spark.session import spark_session
 
@@ -45,6 +46,8 @@ class JobSpec:
     driver_memory: str
     work_dir: Path
     parallelism: int = 2
+    # Evaluation rows that may reach the driver (curves, class metrics, the gate's DeLong test).
+    evaluation_max_rows: int = 200_000
 
 
 @dataclass
@@ -53,7 +56,7 @@ class JobOutcome:
     families: dict[str, dict[str, Any]]
     best_family: str
     evaluation_rows: list[dict[str, Any]] = field(default_factory=list)
-    training_rows: list[dict[str, Any]] = field(default_factory=list)
+    feature_profile: dict[str, Any] = field(default_factory=dict)
     evaluation_labels: list[int] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
 
@@ -101,10 +104,26 @@ def _feature_weights(family: str, model: PipelineModel) -> dict[str, float]:
     return {name: float(value) for name, value in zip(names, values, strict=True)}
 
 
-def _evaluate(family: str, model: PipelineModel, evaluation: DataFrame) -> dict[str, Any]:
-    scored = model.transform(evaluation)
-    auc = BinaryClassificationEvaluator(labelCol=LABEL, metricName="areaUnderROC").evaluate(scored)
-    rows = scored.select(LABEL, F.col("probability")).collect()
+def _gate_rows(evaluation: DataFrame, *, limit: int, seed: int) -> DataFrame:
+    """The evaluation rows the driver may hold: all of them while they fit, else a fixed sample."""
+    total = evaluation.count()
+    if total <= limit:
+        return evaluation
+    # A seeded Bernoulli sample a little under the bound, then capped: uniform and repeatable.
+    return evaluation.sample(False, 0.95 * limit / total, seed=seed).limit(limit).cache()
+
+
+def _evaluate(
+    family: str, model: PipelineModel, evaluation: DataFrame, gate_rows: DataFrame, limit: int
+) -> dict[str, Any]:
+    # AUC over every evaluation row in Spark; the driver-side figures over the bounded rows.
+    auc = BinaryClassificationEvaluator(labelCol=LABEL, metricName="areaUnderROC").evaluate(
+        model.transform(evaluation)
+    )
+    scored = model.transform(gate_rows)
+    rows = collect_bounded(
+        scored.select(LABEL, F.col("probability")), purpose="evaluation", limit=limit
+    )
     y = np.array([int(row[LABEL]) for row in rows])
     p = np.array([float(row["probability"][1]) for row in rows])
     found = metrics.class_metrics(y, p)
@@ -196,11 +215,13 @@ def run_training_job(
     spark = spark_session(
         master=spec.master, driver_memory=spec.driver_memory, work_dir=spec.work_dir
     )
+    COLLECTED.clear()
     frame = load_typed(spark, spec.csv_path)
     train, evaluation = evaluation_split(
         frame, weights=spec.params.eval_split, seed=spec.params.seed
     )
     train, evaluation = train.cache(), evaluation.cache()
+    gate_rows = _gate_rows(evaluation, limit=spec.evaluation_max_rows, seed=spec.params.seed)
     versions = _versions(spark)
     results: dict[str, dict[str, Any]] = {}
     try:
@@ -237,7 +258,9 @@ def run_training_job(
                             on_point=on_point,
                         )
                     assert monitor.usage is not None
-                    evaluated = _evaluate(family, search.model, evaluation)
+                    evaluated = _evaluate(
+                        family, search.model, evaluation, gate_rows, spec.evaluation_max_rows
+                    )
                     results[family] = _log_family(search, evaluated, monitor.usage, Path(out))
                     results[family]["wall_seconds"] = time.perf_counter() - started
                     results[family]["usage"] = monitor.usage.__dict__
@@ -246,17 +269,22 @@ def run_training_job(
             best = max(results, key=lambda f: results[f]["metrics"]["eval_auc"])
             mlflow.set_tag("best_family", best)
             mlflow.log_metric("best_eval_auc", results[best]["metrics"]["eval_auc"])
-            rows = evaluation.select(*FEATURES, "Survived").collect()
-            training_rows = train.select(*FEATURES).collect()
+            rows = collect_bounded(
+                gate_rows.select(*FEATURES, "Survived"),
+                purpose="evaluation",
+                limit=spec.evaluation_max_rows,
+            )
+            profile = feature_profile(train)
         return JobOutcome(
             parent_run_id=parent.info.run_id,
             families=results,
             best_family=best,
             evaluation_rows=[{name: row[name] for name in FEATURES} for row in rows],
             evaluation_labels=[int(row["Survived"]) for row in rows],
-            training_rows=[row.asDict() for row in training_rows],
+            feature_profile=dict(profile),
             versions=versions,
         )
     finally:
         train.unpersist()
         evaluation.unpersist()
+        gate_rows.unpersist()
