@@ -294,6 +294,10 @@ MODEL_CACHE_DIR = VAR_DIR / "models"
 # --- drift monitoring and the retraining loop ----------------------------------------------------
 DRIFT_WINDOW_HOURS = env_float("DRIFT_WINDOW_HOURS", 24.0, minimum=0.01)
 DRIFT_CHECK_MINUTES = env_int("DRIFT_CHECK_MINUTES", 15, minimum=1)
+# Inference rows older than this many days go to Parquet under var/archive/inference/ and leave
+# the table, in batches of INFERENCE_ARCHIVE_BATCH_ROWS rows, by a daily django-q2 schedule.
+INFERENCE_LOG_RETENTION_DAYS = env_int("INFERENCE_LOG_RETENTION_DAYS", 30, minimum=1)
+INFERENCE_ARCHIVE_BATCH_ROWS = env_int("INFERENCE_ARCHIVE_BATCH_ROWS", 10_000, minimum=100)
 DRIFT_RETRAIN_ON = env_choice("DRIFT_RETRAIN_ON", "critical", ("critical", "warning", "off"))
 RETRAIN_COOLDOWN_MINUTES = env_int("RETRAIN_COOLDOWN_MINUTES", 60, minimum=0)
 DRIFT_BASELINE_FILENAME = "drift_baseline_titanic.json"

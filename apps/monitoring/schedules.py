@@ -1,24 +1,39 @@
 """The named django-q2 schedules, upserted idempotently by `manage.py setup_schedules`."""
 
+from typing import Any
+
 from django.conf import settings
 from django_q.models import Schedule
 
 DRIFT_SCHEDULE = "titanic-drift-check"
+ARCHIVE_SCHEDULE = "titanic-inference-archive"
 
 
-def schedules_setup() -> list[str]:
-    """Upsert the named schedules; running it twice changes nothing the second time."""
-    wanted = {
-        "func": "apps.monitoring.tasks.drift_check_task",
-        "schedule_type": Schedule.MINUTES,
-        "minutes": settings.DRIFT_CHECK_MINUTES,
-        "repeats": -1,
-    }
-    schedule, created = Schedule.objects.get_or_create(name=DRIFT_SCHEDULE, defaults=wanted)
+def _upsert(name: str, wanted: dict[str, Any], every: str) -> str:
+    schedule, created = Schedule.objects.get_or_create(name=name, defaults=wanted)
     changed = [key for key, value in wanted.items() if getattr(schedule, key) != value]
     for key in changed:
         setattr(schedule, key, wanted[key])
     if changed:
         schedule.save()
     state = "created" if created else ("updated " + ", ".join(changed) if changed else "unchanged")
-    return [f"schedule {DRIFT_SCHEDULE}: every {settings.DRIFT_CHECK_MINUTES} min ({state})"]
+    return f"schedule {name}: {every} ({state})"
+
+
+def schedules_setup() -> list[str]:
+    """Upsert the named schedules; running it twice changes nothing the second time."""
+    drift = {
+        "func": "apps.monitoring.tasks.drift_check_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": settings.DRIFT_CHECK_MINUTES,
+        "repeats": -1,
+    }
+    archive = {
+        "func": "apps.monitoring.tasks.inference_archive_task",
+        "schedule_type": Schedule.DAILY,
+        "repeats": -1,
+    }
+    return [
+        _upsert(DRIFT_SCHEDULE, drift, f"every {settings.DRIFT_CHECK_MINUTES} min"),
+        _upsert(ARCHIVE_SCHEDULE, archive, "daily"),
+    ]

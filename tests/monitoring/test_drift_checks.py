@@ -209,9 +209,9 @@ def test_it_sets_up_schedules_idempotently(settings: Any) -> None:
     call_command("setup_schedules", stdout=out)
     settings.DRIFT_CHECK_MINUTES = 5
     call_command("setup_schedules", stdout=out)
-    lines = out.getvalue().splitlines()
+    lines = [line for line in out.getvalue().splitlines() if "titanic-drift-check" in line]
     assert "(created)" in lines[0] and "(unchanged)" in lines[1] and "updated minutes" in lines[2]
-    schedule = Schedule.objects.get()
+    schedule = Schedule.objects.get(name="titanic-drift-check")
     assert (schedule.name, schedule.func, schedule.minutes, schedule.repeats) == (
         "titanic-drift-check",
         "apps.monitoring.tasks.drift_check_task",
