@@ -1,10 +1,11 @@
 """Drift-triggered retraining: current data plus freshly labelled traffic, a new data version."""
 
 import csv
-import io
 import logging
-from dataclasses import dataclass
+import tempfile
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
 
 from django.conf import settings
 
@@ -15,8 +16,8 @@ from apps.training.models import DataVersion, TrainingRun
 from apps.training.selectors.data_versions import data_version_current
 from apps.training.services.data_versions import (
     TrainingDataError,
-    data_version_bytes,
-    data_version_ingest,
+    data_version_ingest_path,
+    data_version_path,
 )
 from apps.training.services.training_runs import TrainingRefused, training_run_enqueue
 
@@ -78,19 +79,42 @@ class LabelsMissing(Exception):
     """No inference row has received a true label since the current data version."""
 
 
-@dataclass(frozen=True)
-class _Table:
-    header: list[str]
-    rows: list[list[str]]
+def _known_request_ids(path: Path) -> tuple[list[str], set[str]]:
+    """The file's header and the inference request ids already in it (one streaming pass)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        if REQUEST_ID_COLUMN not in header:
+            return header, set()
+        position = header.index(REQUEST_ID_COLUMN)
+        # Memory grows with the labelled rows ever appended, not with the data set.
+        return header, {row[position] for row in reader if len(row) > position and row[position]}
 
 
-def _read_table(data: bytes) -> _Table:
-    records = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
-    header, rows = records[0], [row for row in records[1:] if any(cell.strip() for cell in row)]
-    if REQUEST_ID_COLUMN not in header:
-        header = [*header, REQUEST_ID_COLUMN]
-        rows = [[*row, ""] for row in rows]
-    return _Table(header, rows)
+def _copy_with_column(source: Path, out: TextIO) -> list[str]:
+    """Copy `source` to `out` adding an empty request-id column, row by row."""
+    with source.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        writer = csv.writer(out, lineterminator="\n")
+        header = [*next(reader), REQUEST_ID_COLUMN]
+        writer.writerow(header)
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                writer.writerow([*row, ""])
+    return header
+
+
+def _copy_bytes(source: Path, out: TextIO) -> None:
+    """Copy `source` to `out` unchanged in 1 MiB chunks, ending on a line break."""
+    out.flush()
+    last = b"\n"
+    with source.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            out.buffer.write(chunk)  # type: ignore[attr-defined]
+            last = chunk[-1:]
+    if last not in (b"\n", b"\r"):
+        out.buffer.write(b"\n")  # type: ignore[attr-defined]
+    out.buffer.flush()  # type: ignore[attr-defined]
 
 
 def _labelled_row(header: list[str], log: InferenceLog) -> list[str]:
@@ -113,21 +137,32 @@ def labelled_data_version_create(*, note: str) -> tuple[DataVersion, int]:
     labelled = InferenceLog.objects.filter(true_label__isnull=False).order_by("id")
     if not labelled.exists():
         raise LabelsMissing(_no_labels_message(current))
-    table = _read_table(data_version_bytes(current))
-    position = table.header.index(REQUEST_ID_COLUMN)
-    known = {row[position] for row in table.rows if len(row) > position and row[position]}
-    fresh = [log for log in labelled if str(log.request_id) not in known]
-    if not fresh:
-        raise LabelsMissing(_no_labels_message(current))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table.header)
-    writer.writerows(table.rows)
-    writer.writerows(_labelled_row(table.header, log) for log in fresh)
-    result = data_version_ingest(
-        data=out.getvalue().encode(),
-        parent=current,
-        labelled_rows_added=len(fresh),
-        source=f"{note}: data v{current.pk} + {len(fresh)} labelled inference rows",
-    )
-    return result.data_version, len(fresh)
+    source = data_version_path(current)
+    header, known = _known_request_ids(source)
+    staging_dir = settings.VAR_DIR / "incoming"
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    # Current file copied as it is (or row by row when it gains the request-id column), then the
+    # fresh labelled rows appended: no Python process ever holds the data set.
+    with tempfile.NamedTemporaryFile(
+        "w", dir=staging_dir, suffix=".csv", encoding="utf-8", newline=""
+    ) as out:
+        if REQUEST_ID_COLUMN in header:
+            _copy_bytes(source, out)
+        else:
+            header = _copy_with_column(source, out)
+        writer = csv.writer(out, lineterminator="\n")
+        added = 0
+        for log in labelled.iterator(chunk_size=2000):
+            if str(log.request_id) not in known:
+                writer.writerow(_labelled_row(header, log))
+                added += 1
+        out.flush()
+        if not added:
+            raise LabelsMissing(_no_labels_message(current))
+        result = data_version_ingest_path(
+            path=Path(out.name),
+            parent=current,
+            labelled_rows_added=added,
+            source=f"{note}: data v{current.pk} + {added} labelled inference rows",
+        )
+    return result.data_version, added

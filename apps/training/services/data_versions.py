@@ -4,6 +4,8 @@ import fcntl
 import hashlib
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from apps.training.models import DataVersion
 logger = logging.getLogger(__name__)
 
 DATA_FILE = "titanic.csv"
+_CHUNK = 1 << 20  # hashing and copying go through 1 MiB at a time, whatever the file size
 
 
 @dataclass(frozen=True)
@@ -48,27 +51,41 @@ def _is_checked_out(md5: str) -> bool:
     csv_path, pointer = _tracked_paths()
     if dvc.pointer_md5(pointer) != md5 or not csv_path.exists():
         return False
-    return hashlib.md5(csv_path.read_bytes()).hexdigest() == md5  # noqa: S324 (DVC's hash)
+    return file_md5(csv_path) == md5
 
 
-def _restore(saved: dict[Path, bytes | None]) -> None:
-    for path, content in saved.items():
-        if content is None:
+def file_md5(path: Path) -> str:
+    """DVC's content hash of a file, read in chunks."""
+    digest = hashlib.md5()  # noqa: S324 (DVC's hash)
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _restore(saved: dict[Path, Path | None]) -> None:
+    for path, backup in saved.items():
+        if backup is None:
             path.unlink(missing_ok=True)
         else:
-            path.write_bytes(content)
+            os.replace(backup, path)
 
 
-def _write_tracked(data: bytes) -> dict[Path, bytes | None]:
-    """Write the CSV, `dvc add` and `dvc push` it; return what was there before."""
+def _write_tracked(source: Path) -> dict[Path, Path | None]:
+    """Copy the CSV in, `dvc add` and `dvc push` it; return backups of what was there before."""
     root = settings.DVC_ROOT
     csv_path, pointer = _tracked_paths()
-    saved = {path: (path.read_bytes() if path.exists() else None) for path in (csv_path, pointer)}
+    saved: dict[Path, Path | None] = {}
+    for path in (csv_path, pointer):
+        backup = path.with_name(f".{path.name}.previous")
+        if path.exists():
+            shutil.copyfile(path, backup)  # a file copy, never the file in memory
+        saved[path] = backup if path.exists() else None
     try:
         dvc.ensure_repo(root)
         csv_path.parent.mkdir(parents=True, exist_ok=True)
         staging = csv_path.with_name(f".{DATA_FILE}.incoming")
-        staging.write_bytes(data)
+        shutil.copyfile(source, staging)
         os.replace(staging, csv_path)
         relative = str(csv_path.relative_to(root))
         dvc.run(root, "add", "--quiet", relative)
@@ -84,13 +101,30 @@ def data_version_ingest(
     *, data: bytes, source: str, parent: DataVersion | None = None, labelled_rows_added: int = 0
 ) -> IngestResult:
     """Validate `data`, version it with DVC and record it as the current DataVersion."""
-    dataset = contract.parse_dataset(data)
-    md5 = hashlib.md5(data).hexdigest()  # noqa: S324 (DVC's content hash)
+    staging_dir = settings.VAR_DIR / "incoming"
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=staging_dir, suffix=".csv") as handle:
+        handle.write(data)
+        handle.flush()
+        return data_version_ingest_path(
+            path=Path(handle.name),
+            source=source,
+            parent=parent,
+            labelled_rows_added=labelled_rows_added,
+        )
+
+
+def data_version_ingest_path(
+    *, path: Path, source: str, parent: DataVersion | None = None, labelled_rows_added: int = 0
+) -> IngestResult:
+    """Validate the file at `path` in one streaming pass, version it, make it current."""
+    scan = contract.scan_dataset(path)
+    md5 = file_md5(path)
     with _file_lock("ingest"):
         existing = DataVersion.objects.filter(md5=md5).first()
         if existing and existing.is_current and _is_checked_out(md5):
             return IngestResult(existing, created=False)
-        saved = None if _is_checked_out(md5) else _write_tracked(data)
+        saved = None if _is_checked_out(md5) else _write_tracked(path)
         try:
             with transaction.atomic():
                 DataVersion.objects.filter(is_current=True).update(is_current=False)
@@ -99,9 +133,9 @@ def data_version_ingest(
                     existing.save(update_fields=["is_current"])
                     return IngestResult(existing, created=False)
                 version = _data_version_create(
-                    dataset,
+                    scan,
                     md5=md5,
-                    size=len(data),
+                    size=path.stat().st_size,
                     source=source,
                     parent=parent,
                     labelled_rows_added=labelled_rows_added,
@@ -110,12 +144,16 @@ def data_version_ingest(
             if saved is not None:
                 _restore(saved)
             raise
+        if saved is not None:
+            for backup in saved.values():
+                if backup is not None:
+                    backup.unlink(missing_ok=True)
     logger.info("ingested %s from %s", version, source)
     return IngestResult(version, created=True)
 
 
 def _data_version_create(
-    dataset: contract.Dataset,
+    scan: contract.DatasetScan,
     *,
     md5: str,
     size: int,
@@ -123,15 +161,14 @@ def _data_version_create(
     parent: DataVersion | None,
     labelled_rows_added: int,
 ) -> DataVersion:
-    summary = contract.summarize(dataset.rows)
     return DataVersion.objects.create(
         md5=md5,
         size_bytes=size,
-        rows=len(dataset.rows),
-        positives=sum(row["Survived"] for row in dataset.rows),
-        columns=dataset.columns,
-        missing={name: column["missing"] for name, column in summary.items()},
-        summary=summary,
+        rows=scan.rows,
+        positives=scan.positives,
+        columns=scan.columns,
+        missing={name: column["missing"] for name, column in scan.summary.items()},
+        summary=scan.summary,
         source=source,
         parent=parent,
         labelled_rows_added=labelled_rows_added,
@@ -145,18 +182,19 @@ def data_version_ingest_file(*, path: Path | None) -> IngestResult:
         data = builtin_titanic_bytes(settings.DATASET_CACHE_DIR)
         return data_version_ingest(data=data, source=SOURCE_LABEL)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            handle.read(1)
     except OSError as exc:
         raise contract.ContractError(f"cannot read {path}: {exc.strerror}") from None
-    return data_version_ingest(data=data, source=str(Path(path).resolve()))
+    return data_version_ingest_path(path=Path(path), source=str(Path(path).resolve()))
 
 
 class TrainingDataError(Exception):
     """The data version to train on is missing or its file does not match its hash."""
 
 
-def data_version_bytes(data_version: DataVersion) -> bytes:
-    """The verified bytes of a data version: the working copy if current, else the DVC cache."""
+def data_version_path(data_version: DataVersion) -> Path:
+    """The verified file of a data version: the working copy if current, else the DVC cache."""
     csv_path, _ = _tracked_paths()
     candidates = [csv_path] if data_version.is_current else []
     candidates.append(dvc.cache_path(settings.DVC_ROOT, data_version.md5))
@@ -166,11 +204,31 @@ def data_version_bytes(data_version: DataVersion) -> bytes:
             f"data version {data_version.pk}: file missing ({candidates[0]}); "
             "restore it with `dvc pull` or re-ingest"
         )
-    data = existing[0].read_bytes()
-    actual = hashlib.md5(data).hexdigest()  # noqa: S324 (DVC's hash)
+    actual = file_md5(existing[0])
     if actual != data_version.md5:
         raise TrainingDataError(
             f"data version {data_version.pk}: {existing[0]} changed on disk "
+            f"(hash mismatch: md5 {actual}, expected {data_version.md5}); "
+            "re-ingest it or run `dvc checkout`"
+        )
+    return existing[0]
+
+
+def data_version_copy(data_version: DataVersion, *, target: Path) -> Path:
+    """Copy a data version's verified file to `target` (streamed) and check the copy's hash."""
+    shutil.copyfile(data_version_path(data_version), target)
+    if file_md5(target) != data_version.md5:
+        raise TrainingDataError(f"data version {data_version.pk}: changed while being copied")
+    return target
+
+
+def data_version_bytes(data_version: DataVersion) -> bytes:
+    """The verified bytes of a data version (small files only: prefer `data_version_path`)."""
+    data = data_version_path(data_version).read_bytes()
+    actual = hashlib.md5(data).hexdigest()  # noqa: S324 (DVC's hash)
+    if actual != data_version.md5:
+        raise TrainingDataError(
+            f"data version {data_version.pk}: changed on disk "
             f"(hash mismatch: md5 {actual}, expected {data_version.md5}); "
             "re-ingest it or run `dvc checkout`"
         )

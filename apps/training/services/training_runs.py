@@ -14,7 +14,7 @@ from django_q.tasks import async_task
 from apps.training.models import DataVersion, TrainingRun
 from apps.training.params import ParamsError, TrainingParams, load_params, parse_families
 from apps.training.selectors.data_versions import data_version_current
-from apps.training.services.data_versions import DATA_FILE, TrainingDataError, data_version_bytes
+from apps.training.services.data_versions import DATA_FILE, TrainingDataError, data_version_copy
 from apps.training.services.model_versions import model_version_register
 
 logger = logging.getLogger(__name__)
@@ -155,11 +155,10 @@ def training_run_execute(
 
 
 def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | None) -> Any:
-    data = data_version_bytes(run.data_version)
     work = settings.VAR_DIR / "runs" / str(run.pk)
     work.mkdir(parents=True, exist_ok=True)
-    csv_copy = work / DATA_FILE  # a private copy: a concurrent ingest cannot change it under Spark
-    csv_copy.write_bytes(data)
+    # A private copy: a concurrent ingest cannot change it under Spark.
+    csv_copy = data_version_copy(run.data_version, target=work / DATA_FILE)
     from apps.training import tracking  # MLflow and plotly: only where a job runs
     from apps.training.spark.job import JobSpec, run_training_job  # Spark only in this process
 
