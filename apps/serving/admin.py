@@ -1,9 +1,9 @@
-"""The inference log in the Django admin: filterable, read-only."""
+"""The inference log and its Parquet archives in the Django admin: filterable, read-only."""
 
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdmin
-from apps.serving.models import InferenceLog
+from apps.serving.models import InferenceArchive, InferenceLog
 
 
 @admin.register(InferenceLog)
@@ -25,3 +25,9 @@ class InferenceLogAdmin(ReadOnlyAdmin):
     search_fields = ("request_id",)
     date_hierarchy = "created_at"
     show_full_result_count = False  # no extra COUNT(*) over the whole log per page
+
+
+@admin.register(InferenceArchive)
+class InferenceArchiveAdmin(ReadOnlyAdmin):
+    list_display = ("day", "rows", "first_id", "last_id", "path", "sha256", "created_at")
+    date_hierarchy = "day"
