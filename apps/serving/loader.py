@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from apps.core.crashpoints import crash_point
+from apps.portable.format import ScorerChecksumError
 from apps.portable.scorer import PortableScorer
 from apps.training.models import ModelVersion
+from apps.training.registry import RegistryError
 from apps.training.services.model_versions import model_version_scorer
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,15 @@ class ModelUnavailable(Exception):
     """The champion exists but its scorer cannot be loaded now (registry, checksum, file)."""
 
 
+def _cause(exc: Exception) -> str:
+    """What went wrong, in words a client may read (no paths, checksums or hosts)."""
+    if isinstance(exc, ScorerChecksumError):
+        return "its scorer file failed verification"
+    if isinstance(exc, RegistryError):
+        return "the model registry could not provide its scorer"
+    return "its scorer could not be read"
+
+
 class _ChampionCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -44,7 +55,8 @@ class _ChampionCache:
         self._current: LoadedModel | None = None
         self._checked_at = 0.0
         self._champion_version: int | None = None  # the database's champion at the last check
-        self.load_error = ""  # the champion in the database could not be loaded
+        self.load_error = ""  # the champion in the database could not be loaded (for the log)
+        self.load_summary = ""  # the same, in words a client may read
         self.reload_error = ""  # the last /reload failed (sticky until one succeeds)
 
     def _load(self, row: ModelVersion) -> LoadedModel:
@@ -71,6 +83,7 @@ class _ChampionCache:
                 self.load_error = (
                     f"cannot load champion v{row.version}: {type(exc).__name__}: {exc}"
                 )
+                self.load_summary = f"cannot load champion v{row.version}: {_cause(exc)}"
                 logger.exception("cannot load champion v%s", row.version)
                 # Never an older version in its place: serve nothing until this one loads.
                 self._current = None
@@ -78,7 +91,7 @@ class _ChampionCache:
             crash_point("reload.loaded")
             self._models = {row.version: loaded}  # keep only the one serving
         self._current = self._models[row.version]
-        self.load_error = ""
+        self.load_error = self.load_summary = ""
 
     def get(self) -> LoadedModel:
         """The model to score with; NoChampionModel or ModelUnavailable when there is none."""
@@ -121,7 +134,7 @@ class _ChampionCache:
         with self._lock:
             self._models, self._current, self._checked_at = {}, None, 0.0
             self._champion_version = None
-            self.load_error = self.reload_error = ""
+            self.load_error = self.load_summary = self.reload_error = ""
 
 
 champion_cache = _ChampionCache()

@@ -101,7 +101,9 @@ def _champion() -> LoadedModel:
     except (NoChampionModel, DatabaseError):
         raise
     except Exception as exc:
-        raise ServiceUnavailable("the champion model cannot be loaded") from exc
+        # The cause in words (which version, what failed); paths and checksums go to the log.
+        summary = champion_cache.load_summary or "the champion model cannot be loaded"
+        raise ServiceUnavailable(summary) from exc
 
 
 def prediction_create(

@@ -42,7 +42,13 @@ def test_it_draws_traffic_latency_psi_and_accuracy(
 
 def test_it_says_there_is_nothing_to_draw_on_a_fresh_platform(viewer_client: Client) -> None:
     figures = viewer_client.get(reverse("dashboard:overview-charts")).json()
-    assert figures == {"traffic": None, "latency": None, "psi": None, "accuracy": None}
+    assert figures == {
+        "traffic": None,
+        "latency": None,
+        "psi": None,
+        "accuracy": None,
+        "estimate": None,
+    }
     page = viewer_client.get(reverse("dashboard:overview")).content.decode()
     assert 'data-figure-key="traffic"' in page and 'data-figure-key="accuracy"' in page
     assert "plotly.min.js" in page
