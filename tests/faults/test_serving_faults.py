@@ -51,7 +51,9 @@ def test_it_never_serves_a_tampered_scorer_and_fetches_it_again_once_restored(
     with gunicorn_logged(env, log) as base:
         code, body, headers = _call(f"{base}/predict_titanic", SEED_EXAMPLE, "fault-tampered-1")
         assert (code, headers["Retry-After"]) == (503, "5")
-        assert "cannot load champion v1" in body["detail"] and "sha256" in body["detail"]
+        assert (
+            "cannot load champion v1" in body["detail"] and "failed verification" in body["detail"]
+        )
         assert not cached.exists(), "a refused download entered the cache"
         ready = _call(f"{base}/health/ready")
         assert ready[0] == 503 and "sha256" in ready[1]["last_error"]
