@@ -67,7 +67,7 @@ def test_it_recovers_from_a_kill_at_every_training_step(
     seen: dict[str, str] = {}
     for point in POINTS:
         versions_before = _mlflow_versions(uri)
-        killed = manage(platform, "train", "--families", "lr", crash=point)
+        killed = manage(platform, "train", "--families", "lr", "--force", crash=point)
         assert killed.returncode == CRASH_EXIT_CODE, (point, killed.stderr[-3000:])
         assert java_survivors(platform) == [], f"{point}: a JVM outlived its driver"
         run = TrainingRun.objects.order_by("-id").first()
@@ -93,7 +93,7 @@ def test_it_recovers_from_a_kill_at_every_training_step(
             f"row {mirrored.status if mirrored else 'none'}; champion v1, alias v1; "
             + " ".join(line for line in out.getvalue().splitlines() if "none" not in line)
         )
-    final = manage(platform, "train", "--families", "lr")  # the next job runs to the end
+    final = manage(platform, "train", "--families", "lr", "--force")  # runs to the end
     assert final.returncode == 0, final.stderr[-3000:]
     champion = ModelVersion.objects.get(is_champion=True)
     assert champion.version > 1 and champion.feature_profile["features"]

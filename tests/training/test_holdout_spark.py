@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 
 from apps.training.holdout import row_key
 from apps.training.models import DataVersion, ModelVersion, ReferenceHoldout
-from apps.training.services import training_runs
+from apps.training.services import training_jobs
 from apps.training.services.data_versions import data_version_bytes, data_version_ingest
 from apps.training.services.training_jobs import training_run_execute
 from apps.training.services.training_runs import training_run_request
@@ -23,13 +23,13 @@ pytestmark = [pytest.mark.spark, pytest.mark.django_db]
 def _outcomes(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Record each job's outcome on its way to the real registration (a spy, not a mock)."""
     seen: list[Any] = []
-    real = training_runs.model_version_register
+    real = training_jobs.model_version_register
 
     def spy(*, run: Any, outcome: Any) -> Any:
         seen.append(outcome)
         return real(run=run, outcome=outcome)
 
-    monkeypatch.setattr(training_runs, "model_version_register", spy)
+    monkeypatch.setattr(training_jobs, "model_version_register", spy)
     return seen
 
 
