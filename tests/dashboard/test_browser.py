@@ -207,7 +207,8 @@ def test_it_draws_the_foresight_figures_in_a_real_browser(live_server: Any, brow
     from apps.monitoring import estimation
     from apps.monitoring.shadow import shadow_compare
 
-    User.objects.create_user("viola", password=PASSWORD)
+    viola = User.objects.create_user("viola", password=PASSWORD)
+    viola.user_permissions.add(Permission.objects.get(codename="view_dashboard"))
     champion = f.model_version_create(1)
     request = f.pending_request(f.model_version_create(2, status="candidate"), champion)
     rng = np.random.default_rng(4)

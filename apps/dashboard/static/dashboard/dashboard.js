@@ -29,6 +29,7 @@ function drawFetchedCharts() {
         const figure = figures[element.dataset.figureKey];
         if (!figure) {
           element.querySelector("p").textContent = "Nothing to draw yet.";
+          element.classList.replace("chart", "chart-empty"); // a slot, not a chart
           return;
         }
         element.textContent = "";
