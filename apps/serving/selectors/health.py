@@ -18,23 +18,26 @@ def _database_state() -> str:
 def serving_health() -> dict[str, Any]:
     """Liveness, readiness, the model in memory, the last loading error and the database."""
     database = _database_state()
+    problem = ""
     if database == "ok":
         try:
             champion_cache.get()  # also notices a new champion, like a prediction would
         except Exception as exc:
-            champion_cache.load_error = champion_cache.load_error or str(exc)
+            # Reported here only: a read must not leave state that changes later answers.
+            problem = str(exc)
     loaded = champion_cache.loaded
+    last_error = champion_cache.last_error or problem
     ready = loaded is not None and database == "ok"
     # The worker's last comparison of MLflow's champion alias with the database: one cache read.
     registry = registry_check_latest() if database == "ok" else None
-    healthy = ready and not champion_cache.last_error and (registry is None or registry["agrees"])
+    healthy = ready and not last_error and (registry is None or registry["agrees"])
     body: dict[str, Any] = {
         "status": "ok" if healthy else "degraded",
         "live": True,
         "ready": ready,
         "model_loaded": loaded is not None,
         "model_version": str(loaded.version) if loaded else None,
-        "last_error": champion_cache.last_error,
+        "last_error": last_error,
         "database": database,
     }
     if registry is not None:  # absent until the first check has run
