@@ -187,9 +187,10 @@ def topology(tmp_path: Path) -> Iterator[dict[str, Any]]:
         }
         manage = [sys.executable, "manage.py"]
         subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=app_env, check=True)
-        subprocess.run(
-            [*manage, "setup_schedules"], cwd=ROOT, env=app_env, check=True, capture_output=True
-        )
+        for command in (["setup_schedules"], ["setup_roles"]):
+            subprocess.run(
+                [*manage, *command], cwd=ROOT, env=app_env, check=True, capture_output=True
+            )
         token = (
             subprocess.run(
                 [
@@ -197,7 +198,9 @@ def topology(tmp_path: Path) -> Iterator[dict[str, Any]]:
                     "shell",
                     "-c",
                     "from django.contrib.auth.models import User; from rest_framework.authtoken."
-                    "models import Token; u = User.objects.create_user('ops', is_staff=True); "
+                    "models import Token; from django.contrib.auth.models import Group; "
+                    "u = User.objects.create_user('ops'); "
+                    "u.groups.add(Group.objects.get(name='operator')); "
                     "print(Token.objects.create(user=u).key)",
                 ],
                 cwd=ROOT,
