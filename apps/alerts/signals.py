@@ -8,8 +8,9 @@ from django.dispatch import receiver
 
 from apps.alerts import services
 from apps.alerts.models import Kind
-from apps.monitoring.models import DriftReport
+from apps.monitoring.models import DriftIncident, DriftReport
 from apps.training.models import PromotionEvent, TrainingRun
+from apps.training.services.registry_sync import RegistryCheck, registry_disagreement_found
 
 logger = logging.getLogger(__name__)
 
@@ -84,3 +85,49 @@ def drift_report_alert(sender: Any, instance: DriftReport, created: bool, **_: A
             data={**data, "drops": drops},
             dedupe_key=f"performance-drop-{instance.pk}",
         )
+
+
+@receiver(post_save, sender=DriftIncident, dispatch_uid="alerts-drift-incident")
+def drift_incident_alert(sender: Any, instance: DriftIncident, created: bool, **_: Any) -> None:
+    data = {
+        "incident_id": instance.pk,
+        "model_version": instance.model_version,
+        "verdict": instance.verdict,
+        "features": instance.features,
+    }
+    if created:
+        alert_emit(
+            kind=Kind.DRIFT_INCIDENT_OPENED,
+            subject=f"drift incident {instance.pk} opened on v{instance.model_version} "
+            f"({instance.verdict}: {', '.join(instance.features) or 'no feature named'})",
+            data=data,
+            dedupe_key=f"drift-incident-opened-{instance.pk}",
+        )
+    elif not instance.is_open:
+        how = (
+            f"acknowledged by {instance.acknowledged_by}: {instance.note}"
+            if instance.status == DriftIncident.Status.ACKNOWLEDGED
+            else "a new champion's traffic checked clean"
+        )
+        alert_emit(
+            kind=Kind.DRIFT_INCIDENT_CLOSED,
+            subject=f"drift incident {instance.pk} closed ({how})"[:300],
+            data={**data, "status": instance.status, "note": instance.note},
+            dedupe_key=f"drift-incident-closed-{instance.pk}",
+        )
+
+
+@receiver(registry_disagreement_found, dispatch_uid="alerts-registry-disagreement")
+def registry_disagreement_alert(sender: Any, check: RegistryCheck, **_: Any) -> None:
+    found = check.error or f"alias points at v{check.registry_version}"
+    alert_emit(
+        kind=Kind.REGISTRY_DISAGREEMENT,
+        subject=f"registry and database disagree: database champion v{check.database_version}, "
+        f"{found}; run manage.py reconcile_registry",
+        data={
+            "database_version": check.database_version,
+            "registry_version": check.registry_version,
+            "error": check.error,
+            "checked_at": check.checked_at,
+        },
+    )

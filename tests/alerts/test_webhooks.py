@@ -233,3 +233,43 @@ def test_it_alerts_on_critical_drift_estimated_drops_and_failed_training() -> No
     assert kinds == ["drift.critical", "performance.drop", "training.failed"]
     drop = AlertEvent.objects.get(kind="performance.drop")
     assert "accuracy -0.080" in drop.subject
+
+
+def test_it_alerts_once_when_a_drift_incident_opens_and_once_when_it_closes() -> None:
+    from django.utils import timezone as tz
+
+    from apps.monitoring.models import DriftIncident
+
+    incident = DriftIncident.objects.create(
+        opened_at=tz.now(), model_version=1, verdict="critical", features=["Fare"]
+    )
+    incident.verdict = "critical"
+    incident.save()  # still open: no second alert
+    incident.status, incident.acknowledged_by, incident.note = "acknowledged", "ops", "seen"
+    incident.closed_at = tz.now()
+    incident.save()
+    incident.save()  # closed twice is still one alert
+    events = list(AlertEvent.objects.order_by("id").values_list("kind", "subject"))
+    assert [kind for kind, _ in events] == ["drift_incident.opened", "drift_incident.closed"]
+    assert "Fare" in events[0][1] and "acknowledged by ops: seen" in events[1][1]
+
+
+def test_it_alerts_once_when_the_registry_starts_to_disagree(settings: Any) -> None:
+    from django.core.cache import cache
+
+    from apps.training.selectors.registry_checks import CHECK_KEY
+    from apps.training.services.registry_sync import registry_check_store
+
+    cache.delete(CHECK_KEY)
+    registry_check_store(database_version=1, registry_version=1)
+    registry_check_store(database_version=1, registry_version=2)  # someone moved the alias
+    registry_check_store(database_version=1, registry_version=2)  # still: no second alert
+    registry_check_store(database_version=1, registry_version=1)
+    events = list(AlertEvent.objects.values_list("kind", "subject"))
+    assert events == [
+        (
+            "registry.disagreement",
+            "registry and database disagree: database champion v1, alias points at v2; "
+            "run manage.py reconcile_registry",
+        )
+    ]

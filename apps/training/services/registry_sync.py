@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.dispatch import Signal
 from django.utils import timezone
 
 from apps.training import registry
@@ -16,6 +17,9 @@ from apps.training.models import ModelVersion
 from apps.training.selectors.registry_checks import CHECK_KEY
 
 REGISTRY_SCHEDULE = "titanic-registry-check"
+# Sent with `check=` when a comparison finds disagreement after one that agreed (or none):
+# upper floors (alerts) listen; this floor does not know who.
+registry_disagreement_found = Signal()
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,14 @@ def registry_check_store(*, database_version: int | None, registry_version: int 
         agrees=database_version == registry_version,
         error="",
     )
+    _store(check)
+
+
+def _store(check: RegistryCheck) -> None:
+    previous = cache.get(CHECK_KEY)
     cache.set(CHECK_KEY, asdict(check), timeout=None)
+    if not check.agrees and (previous is None or previous.get("agrees")):
+        registry_disagreement_found.send(sender=RegistryCheck, check=check)
 
 
 def registry_champion_check() -> RegistryCheck:
@@ -62,7 +73,7 @@ def registry_champion_check() -> RegistryCheck:
         agrees=not error and database_version == registry_version,
         error=error,
     )
-    cache.set(CHECK_KEY, asdict(check), timeout=None)
+    _store(check)
     return check
 
 
