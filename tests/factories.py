@@ -5,6 +5,7 @@ exporter's format); only its coefficients are chosen by hand instead of fitted.
 """
 
 import hashlib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,30 @@ def user_in_role(username: str, role: str | None, **fields: Any) -> Any:
     if role is not None:
         role_grant(username=username, role=role)
     return user
+
+
+def inference_rows_log(
+    passengers: list[dict[str, Any]], *, version: int = 1, minutes_ago: float = 0.0
+) -> list[Any]:
+    """Logged predictions for these passengers (a `true_label` key becomes the true label)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.core.features import log_values
+    from apps.serving.models import InferenceLog
+
+    at = timezone.now() - timedelta(minutes=minutes_ago)
+    return InferenceLog.objects.bulk_create(
+        InferenceLog(
+            request_id=uuid.uuid4(),
+            created_at=at,
+            model_version=version,
+            **log_values(p),
+            prob_survive=0.4,
+            label=0,
+            latency_ms=1.0,
+            true_label=p.get("true_label"),
+        )
+        for p in passengers
+    )

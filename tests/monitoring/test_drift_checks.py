@@ -3,7 +3,6 @@
 import io
 import json
 import random
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,10 @@ from apps.monitoring.models import DriftReport, NoiseFloor
 from apps.monitoring.services.baselines import drift_baseline_for
 from apps.monitoring.services.drift_checks import drift_report_create, window_counts
 from apps.monitoring.services.retraining import labelled_data_version_create
-from apps.serving.models import InferenceLog
 from apps.training.contract import parse_dataset
 from apps.training.models import DataVersion, ModelVersion, TrainingRun
 from apps.training.services.model_versions import feature_profile_publish
-from tests.factories import model_version_install
+from tests.factories import inference_rows_log, model_version_install
 from tests.support.commands import drift_check
 
 pytestmark = pytest.mark.django_db
@@ -43,26 +41,7 @@ def champion(rows: list[dict[str, Any]], settings: Any, tmp_path: Path) -> Model
 
 
 def _log(passengers: list[dict[str, Any]], *, version: int = 1, minutes_ago: float = 1) -> None:
-    at = timezone.now() - timedelta(minutes=minutes_ago)
-    InferenceLog.objects.bulk_create(
-        InferenceLog(
-            request_id=uuid.uuid4(),
-            created_at=at,
-            model_version=version,
-            pclass=p["Pclass"],
-            sex=p["Sex"],
-            age=p["Age"],
-            sibsp=p["SibSp"],
-            parch=p["Parch"],
-            fare=p["Fare"],
-            embarked=p["Embarked"],
-            prob_survive=0.4,
-            label=0,
-            latency_ms=1.0,
-            true_label=p.get("true_label"),
-        )
-        for p in passengers
-    )
+    inference_rows_log(passengers, version=version, minutes_ago=minutes_ago)
 
 
 def _sample(rows: list[dict[str, Any]], n: int, seed: int = 3) -> list[dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 import io
 import random
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,9 @@ from apps.monitoring.models import DriftIncident, DriftReport
 from apps.monitoring.selectors import drift_incident_history
 from apps.monitoring.services.drift_checks import drift_report_create
 from apps.monitoring.services.incidents import drift_incident_track
-from apps.serving.models import InferenceLog
 from apps.training.contract import parse_dataset
 from apps.training.models import ModelVersion, TrainingRun
-from tests.factories import model_version_install
+from tests.factories import inference_rows_log, model_version_install
 from tests.support.commands import drift_check
 
 pytestmark = pytest.mark.django_db
@@ -45,25 +43,7 @@ def champion(profile: dict[str, Any], settings: Any, tmp_path: Path) -> ModelVer
 
 
 def _log(passengers: list[dict[str, Any]], *, version: int = 1) -> None:
-    at = timezone.now()
-    InferenceLog.objects.bulk_create(
-        InferenceLog(
-            request_id=uuid.uuid4(),
-            created_at=at,
-            model_version=version,
-            pclass=p["Pclass"],
-            sex=p["Sex"],
-            age=p["Age"],
-            sibsp=p["SibSp"],
-            parch=p["Parch"],
-            fare=p["Fare"],
-            embarked=p["Embarked"],
-            prob_survive=0.4,
-            label=0,
-            latency_ms=1.0,
-        )
-        for p in passengers
-    )
+    inference_rows_log(passengers, version=version)
 
 
 def _sample(rows: list[dict[str, Any]], n: int, seed: int) -> list[dict[str, Any]]:

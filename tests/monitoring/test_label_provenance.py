@@ -1,6 +1,5 @@
 """Labels carry who gave them, how and when; a label-driven data version lists its sources."""
 
-import uuid
 from typing import Any
 
 import pytest
@@ -11,30 +10,13 @@ from apps.monitoring.services.retraining import UNKNOWN_LABELLER, labelled_data_
 from apps.serving.models import InferenceLog, LabelProvenance
 from apps.training.contract import parse_dataset
 from apps.training.models import DataVersion
-from tests.factories import user_in_role
+from tests.factories import inference_rows_log, user_in_role
 
 pytestmark = pytest.mark.django_db
 
 
 def _log(passengers: list[dict[str, Any]]) -> list[str]:
-    rows = InferenceLog.objects.bulk_create(
-        InferenceLog(
-            request_id=uuid.uuid4(),
-            model_version=1,
-            pclass=p["Pclass"],
-            sex=p["Sex"],
-            age=p["Age"],
-            sibsp=p["SibSp"],
-            parch=p["Parch"],
-            fare=p["Fare"],
-            embarked=p["Embarked"],
-            prob_survive=0.4,
-            label=0,
-            latency_ms=1.0,
-        )
-        for p in passengers
-    )
-    return [str(row.request_id) for row in rows]
+    return [str(row.request_id) for row in inference_rows_log(passengers)]
 
 
 def _label(client: Client, request_ids: list[str], survived: int) -> None:
