@@ -100,7 +100,8 @@ def test_it_never_trains_a_later_version_on_a_holdout_row(
         evaluation = versions[number].holdout_evaluation
         assert versions[number].holdout_id == holdout.pk
         assert evaluation["n_rows"] == holdout.n_rows
-        assert evaluation["rows_label"] == f"frozen holdout: {holdout.n_rows} rows from data v1"
+        label = f"frozen holdout: {holdout.n_rows} rows from data v{holdout.data_version_id}"
+        assert evaluation["rows_label"] == label
         assert 0.7 < evaluation["auc"] <= 1.0
     assert versions[2].holdout_evaluation["training_rows_excluded"] >= 40
     evidence = versions[2].gate_evidence
@@ -112,7 +113,7 @@ def test_it_never_trains_a_later_version_on_a_holdout_row(
     assert any("frozen holdout" in reason for reason in evidence["reasons"])
 
     page = admin_client.get(reverse("dashboard:models")).content.decode()
-    assert f"frozen holdout: {holdout.n_rows} rows from data v1" in page
+    assert f"frozen holdout: {holdout.n_rows} rows from data v{holdout.data_version_id}" in page
     for number in (1, 2):
         assert f"{versions[number].holdout_evaluation['auc']:.4f}" in page
 
