@@ -16,10 +16,6 @@ _current: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", def
 _VALID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # never let a header forge log lines
 
 
-def current_request_id() -> str:
-    return _current.get()
-
-
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

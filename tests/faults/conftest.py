@@ -13,7 +13,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.support.processes import ROOT, free_port, wait_for_http
+from tests.support.processes import ROOT, gunicorn
 
 
 @pytest.fixture
@@ -92,34 +92,8 @@ def md5_of(path: Path) -> str:
 @contextmanager
 def gunicorn_logged(env: dict[str, str], log: Path, *, workers: int = 1) -> Iterator[str]:
     """gunicorn on a free port with its whole output (the platform's log) in `log`."""
-    port = free_port()
-    with open(log, "a") as sink:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "titanic_ops.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--timeout",
-                "180",  # a cold worker imports MLflow on its first download: slow on 2 busy cores
-            ],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_for_http(f"{base}/health/live", 60)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    # A cold worker imports MLflow on its first download: slow on 2 busy cores.
+    with gunicorn(
+        env, workers=workers, log=log, ready="/health/live", options=("--timeout", "180")
+    ) as base:
+        yield base

@@ -7,8 +7,8 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +34,19 @@ def wait_for_http(url: str, timeout: float) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
-    """Serve the project with gunicorn on a free loopback port; stop it afterwards."""
+def gunicorn(
+    env: dict[str, str],
+    *,
+    workers: int = 2,
+    log: Path | None = None,
+    ready: str = "/health",
+    options: Sequence[str] = ("--log-level", "warning"),
+) -> Iterator[str]:
+    """Serve the project with gunicorn on a free loopback port; stop it afterwards.
+
+    With `log`, the whole output (the platform's log) goes to that file; `ready` is the path
+    that must answer before the server is handed out.
+    """
     port = free_port()
     command = [
         sys.executable,
@@ -46,28 +57,28 @@ def gunicorn(env: dict[str, str], *, workers: int = 2) -> Iterator[str]:
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
-        "--log-level",
-        "warning",
+        *options,
     ]
-    proc = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{base}/health", 60)
-        yield base
-    finally:
-        proc.terminate()
+    with open(log, "a") if log else nullcontext() as sink:
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=sink or subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            wait_for_http(f"{base}{ready}", 60)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 class TcpLink:
