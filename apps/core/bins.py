@@ -60,7 +60,8 @@ def _level_text(value: Any) -> str:
     return str(value)
 
 
-def _numeric_labels(edges: list[float]) -> list[str]:
+def numeric_labels(edges: list[float]) -> list[str]:
+    """Bin labels of a numeric feature with interior cut points `edges` (MISSING last)."""
     if not edges:
         return ["all", MISSING]
     inner = [f"({low:g}, {high:g}]" for low, high in itertools.pairwise(edges)]
@@ -87,7 +88,7 @@ def _numeric_baseline(values: Sequence[Any], quantile_bins: int) -> FeatureBasel
     feature = FeatureBaseline(
         kind="numeric",
         edges=edges,
-        labels=_numeric_labels(edges),
+        labels=numeric_labels(edges),
         counts=[],
         proportions=[],
         n_rows=0,

@@ -8,6 +8,8 @@ The per-family results are TypedDicts because they are stored as they are in the
 from dataclasses import dataclass, field
 from typing import NotRequired, TypedDict
 
+from apps.core.bins import Baseline
+
 # A grid point or the winning parameters: Spark param name -> value.
 ParamValue = float | int | str | bool
 Params = dict[str, ParamValue]
@@ -114,11 +116,15 @@ class JobOutcome:
     parent_run_id: str
     families: dict[str, FamilyResult]
     best_family: str
+    # The evaluation rows the driver holds: all of them, or a fixed sample of EVALUATION_MAX_ROWS.
     evaluation_rows: list[Row] = field(default_factory=list)
-    training_rows: list[Row] = field(default_factory=list)
     evaluation_labels: list[int] = field(default_factory=list)
+    # The drift baseline of the training rows, aggregated by Spark (the shape of bins.Baseline).
+    feature_profile: Baseline | None = None
     versions: dict[str, str] = field(default_factory=dict)
-    # Content keys of the rows the job trained on (apps.training.holdout.row_key).
+    training_rows_count: int = 0
+    # Content keys of the rows the job trained on (apps.training.holdout.row_key), only while
+    # there are few enough of them to audit; empty for large data sets.
     training_row_keys: list[str] = field(default_factory=list)
     holdout_rows_excluded: int = 0
 

@@ -71,6 +71,7 @@ def test_it_never_trains_a_later_version_on_a_holdout_row(
     # (some are different passengers with the same features and label as a holdout row).
     assert outcomes[0].holdout_rows_excluded == 0
     assert len(outcomes[0].training_row_keys) + holdout.n_rows == ingested.rows
+    assert outcomes[0].training_rows_count == len(outcomes[0].training_row_keys)
 
     # Data v2: v1 plus labelled rows, 40 of them copies of holdout rows (what a retrain may append).
     copies = holdout.rows[:40]

@@ -16,7 +16,7 @@ from apps.training.calibration import calibration_record
 from apps.training.gate import GatePolicy, gate_evaluate
 from apps.training.holdout import holdout_rows_split
 from apps.training.models import ModelVersion, PromotionEvent, PromotionRequest, TrainingRun
-from apps.training.results import JobOutcome, Row
+from apps.training.results import JobOutcome
 from apps.training.selectors.model_versions import (
     model_version_champion,
     model_version_previous_champion,
@@ -92,7 +92,7 @@ def model_version_register(*, run: TrainingRun, outcome: JobOutcome) -> ModelVer
     crash_point("register.row")
     try:
         scorer = model_version_scorer(candidate)  # the files must load before any decision
-        _feature_profile_record(candidate, rows=outcome.training_rows)
+        _feature_profile_record(candidate, profile=outcome.feature_profile)
         calibration_record(
             model_version=candidate, scores=best["eval_scores"], labels=outcome.evaluation_labels
         )
@@ -131,9 +131,11 @@ def model_version_is_complete(model_version: ModelVersion) -> bool:
     )
 
 
-def _feature_profile_record(candidate: ModelVersion, *, rows: list[Row]) -> None:
-    """Bin the version's training rows; drift monitoring compares live traffic with this."""
-    candidate.feature_profile = bins.build_baseline(bins.rows_to_columns(rows))
+def _feature_profile_record(candidate: ModelVersion, *, profile: bins.Baseline | None) -> None:
+    """Store the profile Spark aggregated from the training rows; drift compares traffic with it."""
+    if not profile or not profile.get("features"):
+        raise ValueError("the training job returned no feature profile")
+    candidate.feature_profile = profile
     candidate.save(update_fields=["feature_profile"])
 
 

@@ -196,6 +196,7 @@ def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | Non
         work_dir=settings.VAR_DIR / "spark",
         idle_release_seconds=settings.SPARK_IDLE_RELEASE_SECONDS,
         parallelism=settings.TRAINING_PARALLELISM,
+        evaluation_max_rows=settings.EVALUATION_MAX_ROWS,
         holdout_rows=holdout_rows_to_exclude(data_version=run.data_version),
     )
     on_point, on_family = _progress_callbacks(run, on_progress)
@@ -230,6 +231,7 @@ def reference_holdout_designate(*, data_version_id: int, actor: str) -> Referenc
             work_dir=settings.VAR_DIR / "spark",
             weights=params.eval_split,
             seed=params.seed,
+            max_rows=settings.EVALUATION_MAX_ROWS,
         )
     return reference_holdout_freeze(
         data_version=data_version, rows=rows, origin=ReferenceHoldout.Origin.OPERATOR, actor=actor

@@ -9,6 +9,7 @@ from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, 
 
 from apps.training.holdout import COLUMNS, canonical_row
 from apps.training.spark.pipeline import TYPES, evaluation_split, load_typed
+from apps.training.spark.profile import bounded_rows, collect_bounded
 from apps.training.spark.session import spark_session
 
 _SPARK_TYPES = {"int": IntegerType(), "double": DoubleType(), "string": StringType()}
@@ -35,8 +36,12 @@ def evaluation_rows(
     work_dir: Path,
     weights: tuple[float, float],
     seed: int,
+    max_rows: int,
 ) -> list[dict[str, Any]]:
-    """The fixed evaluation split of a data file, as plain rows (features + Survived)."""
+    """The fixed evaluation split of a data file as plain rows (features + Survived): the rows a
+    training job of that file holds, so at most `max_rows` of them (a fixed sample above)."""
     spark = spark_session(master=master, driver_memory=driver_memory, work_dir=work_dir)
     _, evaluation = evaluation_split(load_typed(spark, csv_path), weights=weights, seed=seed)
-    return [canonical_row(row.asDict()) for row in evaluation.select(*COLUMNS).collect()]
+    held = bounded_rows(evaluation.cache(), limit=max_rows, seed=seed).select(*COLUMNS)
+    rows = collect_bounded(held, purpose="holdout", limit=max_rows)
+    return [canonical_row(row.asDict()) for row in rows]

@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from apps.core.features import FEATURES
 from apps.portable.exporter import write_scorer_file
 from apps.training import metrics, tracking
-from apps.training.holdout import row_key
+from apps.training.holdout import COLUMNS, row_key
 from apps.training.params import TrainingParams
 from apps.training.results import (
     Evaluation,
@@ -37,8 +37,18 @@ from apps.training.spark.pipeline import (
     feature_names,
     load_typed,
 )
+from apps.training.spark.profile import (
+    COLLECTED,
+    bounded_rows,
+    collect_bounded,
+    feature_profile,
+)
 from apps.training.spark.search import FamilySearch, search_family
 from apps.training.spark.session import spark_in_use
+
+# Data sets this small also return the content keys of every row trained on (an audit the tests
+# and the holdout checks read); larger ones only their count, so the driver never holds them.
+TRAINING_KEYS_MAX_ROWS = 10_000
 
 PointCallback = Callable[[str, int, Params, float], None]
 FamilyCallback = Callable[[str, FamilyResult], None]
@@ -59,6 +69,8 @@ class JobSpec:
     idle_release_seconds: float = 0  # release the JVM this long after the job (0: keep it)
     # Frozen holdout rows this job must never train on (empty on the holdout's own data version).
     holdout_rows: list[dict[str, Any]] = field(default_factory=list)
+    # Evaluation rows that may reach the driver (curves, class metrics, the gate, the holdout).
+    evaluation_max_rows: int = 200_000
 
 
 def _versions(spark: SparkSession) -> dict[str, str]:
@@ -104,10 +116,17 @@ def _feature_weights(family: str, model: PipelineModel) -> dict[str, float]:
     return {name: float(value) for name, value in zip(names, values, strict=True)}
 
 
-def _evaluate(family: str, model: PipelineModel, evaluation: DataFrame) -> Evaluation:
-    scored = model.transform(evaluation)
-    auc = BinaryClassificationEvaluator(labelCol=LABEL, metricName="areaUnderROC").evaluate(scored)
-    rows = scored.select(LABEL, F.col("probability")).collect()
+def _evaluate(
+    family: str, model: PipelineModel, evaluation: DataFrame, gate_rows: DataFrame, limit: int
+) -> Evaluation:
+    # AUC over every evaluation row in Spark; the driver-side figures over the bounded rows.
+    auc = BinaryClassificationEvaluator(labelCol=LABEL, metricName="areaUnderROC").evaluate(
+        model.transform(evaluation)
+    )
+    scored = model.transform(gate_rows)
+    rows = collect_bounded(
+        scored.select(LABEL, F.col("probability")), purpose="evaluation", limit=limit
+    )
     y = np.array([int(row[LABEL]) for row in rows])
     p = np.array([float(row["probability"][1]) for row in rows])
     found = metrics.class_metrics(y, p)
@@ -121,6 +140,16 @@ def _evaluate(family: str, model: PipelineModel, evaluation: DataFrame) -> Evalu
         "feature_weights": _feature_weights(family, model),
         "scores": p.tolist(),
     }
+
+
+def _training_row_keys(train: DataFrame, count: int) -> list[str]:
+    """Content keys of the training rows while they are few enough to audit, else none."""
+    if count > TRAINING_KEYS_MAX_ROWS:
+        return []
+    rows = collect_bounded(
+        train.select(*COLUMNS), purpose="training keys", limit=TRAINING_KEYS_MAX_ROWS
+    )
+    return [row_key(row.asDict()) for row in rows]
 
 
 def _log_family(
@@ -223,6 +252,7 @@ def _train(
     on_phase: Callable[[str], None],
 ) -> JobOutcome:
     on_phase("preprocessing: reading the data and splitting off the evaluation rows")
+    COLLECTED.clear()
     frame = load_typed(spark, spec.csv_path)
     train, evaluation = evaluation_split(
         frame, weights=spec.params.eval_split, seed=spec.params.seed
@@ -230,6 +260,7 @@ def _train(
     split_rows = train.count() if spec.holdout_rows else 0
     train, evaluation = holdout_exclude(spark, train, spec.holdout_rows).cache(), evaluation.cache()
     excluded = split_rows - train.count() if spec.holdout_rows else 0
+    gate_rows = bounded_rows(evaluation, limit=spec.evaluation_max_rows, seed=spec.params.seed)
     versions = _versions(spark)
     results: dict[str, FamilyResult] = {}
     try:
@@ -268,7 +299,9 @@ def _train(
                             on_point=on_point,
                         )
                     assert monitor.usage is not None
-                    evaluated = _evaluate(family, search.model, evaluation)
+                    evaluated = _evaluate(
+                        family, search.model, evaluation, gate_rows, spec.evaluation_max_rows
+                    )
                     results[family] = _log_family(search, evaluated, monitor.usage, Path(out))
                     results[family]["wall_seconds"] = time.perf_counter() - started
                     results[family]["usage"] = cast(ResourceUsageResult, monitor.usage.__dict__)
@@ -277,19 +310,27 @@ def _train(
             best = max(results, key=lambda f: results[f]["metrics"]["eval_auc"])
             mlflow.set_tag("best_family", best)
             mlflow.log_metric("best_eval_auc", results[best]["metrics"]["eval_auc"])
-            rows = evaluation.select(*FEATURES, "Survived").collect()
-            training_rows = train.select(*FEATURES, "Survived").collect()
+            rows = collect_bounded(
+                gate_rows.select(*FEATURES, "Survived"),
+                purpose="evaluation",
+                limit=spec.evaluation_max_rows,
+            )
+            profile = feature_profile(train)
+            training_count = train.count()
+            keys = _training_row_keys(train, training_count)
         return JobOutcome(
             parent_run_id=parent.info.run_id,
             families=results,
             best_family=best,
             evaluation_rows=[{name: row[name] for name in FEATURES} for row in rows],
             evaluation_labels=[int(row["Survived"]) for row in rows],
-            training_rows=[{name: row[name] for name in FEATURES} for row in training_rows],
+            feature_profile=profile,
             versions=versions,
-            training_row_keys=[row_key(row.asDict()) for row in training_rows],
+            training_rows_count=training_count,
+            training_row_keys=keys,
             holdout_rows_excluded=excluded,
         )
     finally:
         train.unpersist()
         evaluation.unpersist()
+        gate_rows.unpersist()
