@@ -403,6 +403,10 @@ DRIFT_WINDOW_HOURS = env_float("DRIFT_WINDOW_HOURS", 24.0, minimum=0.01)
 DRIFT_CHECK_MINUTES = env_int("DRIFT_CHECK_MINUTES", 15, minimum=1)
 # How often the worker compares MLflow's champion alias with the database (the source of truth).
 REGISTRY_CHECK_MINUTES = env_int("REGISTRY_CHECK_MINUTES", 1, minimum=1)
+# Inference rows older than this many days go to Parquet under var/archive/inference/ and leave
+# the table, in batches of INFERENCE_ARCHIVE_BATCH_ROWS rows, by a daily django-q2 schedule.
+INFERENCE_LOG_RETENTION_DAYS = env_int("INFERENCE_LOG_RETENTION_DAYS", 30, minimum=1)
+INFERENCE_ARCHIVE_BATCH_ROWS = env_int("INFERENCE_ARCHIVE_BATCH_ROWS", 10_000, minimum=100)
 DRIFT_RETRAIN_ON = env_choice("DRIFT_RETRAIN_ON", "critical", ("critical", "warning", "off"))
 # An estimated accuracy or AUC this far below the evaluation-time figure is a drift signal.
 PERFORMANCE_DROP_TOLERANCE = env_float("PERFORMANCE_DROP_TOLERANCE", 0.05, minimum=0.0)

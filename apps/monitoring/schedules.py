@@ -7,6 +7,7 @@ from django_q.models import Schedule
 
 DRIFT_SCHEDULE = "titanic-drift-check"
 REAP_SCHEDULE = "titanic-training-reaper"
+ARCHIVE_SCHEDULE = "titanic-inference-archive"
 
 
 def _upsert(name: str, wanted: dict[str, Any], every: str) -> str:
@@ -35,7 +36,14 @@ def schedules_setup() -> list[str]:
         "minutes": 1,
         "repeats": -1,
     }
+    # Daily: each run moves whole past days to Parquet, in bounded batches.
+    archive = {
+        "func": "apps.monitoring.tasks.inference_archive_task",
+        "schedule_type": Schedule.DAILY,
+        "repeats": -1,
+    }
     return [
         _upsert(DRIFT_SCHEDULE, drift, f"{settings.DRIFT_CHECK_MINUTES} min"),
         _upsert(REAP_SCHEDULE, reaper, "1 min"),
+        _upsert(ARCHIVE_SCHEDULE, archive, "day"),
     ]

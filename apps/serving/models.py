@@ -75,3 +75,22 @@ class ThrottleCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ident} @ {self.window}: {self.count}"
+
+
+class InferenceArchive(models.Model):
+    """One Parquet file of inference rows past the retention, removed from the hot table."""
+
+    day = models.DateField(db_index=True)
+    # Relative to VAR_DIR: var/archive/inference/day=YYYY-MM-DD/part-<first>-<last>.parquet
+    path = models.CharField(max_length=300, unique=True)
+    rows = models.PositiveIntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "-first_id"]
+
+    def __str__(self) -> str:
+        return f"inference archive {self.day} ids {self.first_id}-{self.last_id} ({self.rows} rows)"

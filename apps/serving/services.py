@@ -179,7 +179,11 @@ def feedback_record(
                 labelled_at=now,
             )
     if row is None:
-        raise InferenceNotFound(f"no inference with request_id {request_id}")
+        raise InferenceNotFound(
+            f"no inference with request_id {request_id} in the log; rows older than "
+            f"{settings.INFERENCE_LOG_RETENTION_DAYS} days are archived and can no longer be "
+            "labelled"
+        )
     if not updated:
         raise AlreadyLabelled(
             f"inference {request_id} already has true label {row.true_label} "
