@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pyspark.sql import DataFrame
+from pyspark.sql.classic.dataframe import DataFrame  # the class Spark's local session returns
 
 from apps.core import bins
 from apps.core.features import FEATURES
