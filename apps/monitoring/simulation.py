@@ -14,11 +14,13 @@ from rest_framework.authtoken.models import Token
 
 from apps.core.features import FEATURES
 from apps.monitoring.services.roles import role_grant
-from apps.training.contract import parse_dataset
+from apps.training.contract import sample_dataset
 from apps.training.selectors.data_versions import data_version_current
-from apps.training.services.data_versions import data_version_bytes
+from apps.training.services.data_versions import data_version_path
 
 SHIFTS = ("none", "fare_inflation", "first_class_surge", "older_passengers")
+# Rows drawn from the data set (a uniform reservoir); traffic is sampled from them.
+SOURCE_SAMPLE_ROWS = 20_000
 
 
 def sample_passengers(
@@ -115,7 +117,7 @@ def traffic_simulate(
     current = data_version_current()
     if current is None:
         raise ValueError("there is no data version to sample passengers from")
-    source = parse_dataset(data_version_bytes(current)).rows
+    source = sample_dataset(data_version_path(current), size=SOURCE_SAMPLE_ROWS, seed=seed)
     token = ""
     if with_labels:
         user, _ = get_user_model().objects.get_or_create(username=SIMULATOR_USERNAME)

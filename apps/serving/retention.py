@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -54,6 +55,7 @@ SCHEMA = pa.schema(
 )
 _LOG_COLUMNS = tuple(name for name in SCHEMA.names if name not in ("labelled_by", "labelled_via"))
 _AS_TEXT = ("request_id", "batch_id")
+ArchiveRow = dict[str, Any]  # one inference row as archived: SCHEMA's names -> values
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _batch_write(rows: list[dict[str, object]], day: date) -> tuple[Path, str]:
+def _batch_write(rows: list[ArchiveRow], day: date) -> tuple[Path, str]:
     """Write one batch to its Parquet file (atomically) and return its relative path and hash."""
     relative = (
         ARCHIVE_FOLDER
@@ -99,19 +101,17 @@ def _batch_write(rows: list[dict[str, object]], day: date) -> tuple[Path, str]:
     return relative, hashlib.sha256(target.read_bytes()).hexdigest()
 
 
-def _batch_read(old: QuerySet[InferenceLog], size: int) -> list[dict[str, object]]:
+def _batch_read(old: QuerySet[InferenceLog], size: int) -> list[ArchiveRow]:
     """The next `size` rows in id order, each with its label's provenance (or None)."""
     batch = list(old.order_by("id").values(*_LOG_COLUMNS)[:size])
-    given = {
-        row["inference_id"]: row
-        for row in LabelProvenance.objects.filter(
+    given: dict[int, tuple[str, str]] = {
+        inference_id: (name, via)
+        for inference_id, name, via in LabelProvenance.objects.filter(
             inference_id__in=[row["id"] for row in batch]
-        ).values("inference_id", "labelled_by_name", "labelled_via")
+        ).values_list("inference_id", "labelled_by_name", "labelled_via")
     }
     for row in batch:
-        provenance = given.get(row["id"], {})
-        row["labelled_by"] = provenance.get("labelled_by_name")
-        row["labelled_via"] = provenance.get("labelled_via")
+        row["labelled_by"], row["labelled_via"] = given.get(row["id"], (None, None))
     return batch
 
 
@@ -162,9 +162,10 @@ def inference_log_archive(*, now: datetime | None = None, max_batches: int = 100
     return ArchiveResult(cutoff=cutoff, files=files, rows=rows_done, days=days)
 
 
-def inference_archive_rows(archive: InferenceArchive) -> list[dict[str, object]]:
+def inference_archive_rows(archive: InferenceArchive) -> list[ArchiveRow]:
     """The rows of one archive file, checksum-verified (for audits, tests and the lineage page)."""
     path = settings.VAR_DIR / archive.path
     if hashlib.sha256(path.read_bytes()).hexdigest() != archive.sha256:
         raise ValueError(f"{archive.path}: checksum mismatch")
-    return pq.read_table(path).to_pylist()
+    rows: list[ArchiveRow] = pq.read_table(path).to_pylist()
+    return rows

@@ -2,7 +2,7 @@
 
 Rows are drawn with replacement from the Kaggle rows with a fixed seed; present Age values get
 uniform jitter of +-2 years (clipped to [0.42, 80]) and present Fare values a multiplicative
-jitter of +-10% (rounded to 4 places), so the quantiles are not a handful of repeated values.
+jitter of +-10% (rounded to cents), so the quantiles are not a handful of repeated values.
 Everything else (labels, classes, missing cells) is copied from the drawn row. Written in chunks:
 memory stays bounded whatever the row count.
 """
@@ -28,7 +28,7 @@ def _jittered(
         if row[age]:
             row[age] = f"{min(max(float(row[age]) + age_noise[position], 0.42), 80.0):.2f}"
         if row[fare]:
-            row[fare] = f"{float(row[fare]) * fare_noise[position]:.4f}"
+            row[fare] = f"{float(row[fare]) * fare_noise[position]:.2f}"
         yield row
 
 

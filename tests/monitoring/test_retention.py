@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
@@ -19,7 +18,7 @@ from apps.serving.models import InferenceArchive, InferenceLog, LabelProvenance
 from apps.serving.retention import SCHEMA, inference_archive_rows, inference_log_archive
 from apps.serving.services import InferenceNotFound, feedback_record
 from apps.training.contract import parse_dataset
-from tests.factories import model_version_install
+from tests.factories import model_version_install, user_in_role
 from tests.support.commands import drift_check
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +131,7 @@ def test_it_checks_drift_and_shows_traffic_across_the_boundary(
     assert (code, report["verdict"], report["rows"]) == (0, "none", 300)
 
     client = Client()
-    client.force_login(User.objects.create_user("viola", password="a-long-test-password-42"))
+    client.force_login(user_in_role("lars", "labeller"))  # a role that reads traffic
     response = client.get(reverse("dashboard:traffic"))
     assert response.status_code == 200
     assert response.context["page"].paginator.count == 300

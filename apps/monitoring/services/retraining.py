@@ -1,14 +1,20 @@
 """Drift-triggered retraining: current data plus freshly labelled traffic, a new data version."""
 
 import csv
-import io
 import logging
+import os
+import shutil
+import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from apps.core.features import LABEL
 from apps.monitoring.models import DriftReport
@@ -17,8 +23,8 @@ from apps.training.models import DataVersion, TrainingRun
 from apps.training.selectors.data_versions import data_version_current
 from apps.training.services.data_versions import (
     TrainingDataError,
-    data_version_bytes,
-    data_version_ingest,
+    data_version_ingest_path,
+    data_version_path,
 )
 from apps.training.services.training_runs import TrainingRefused, training_run_enqueue
 
@@ -80,19 +86,41 @@ class LabelsMissing(Exception):
     """No inference row has received a true label since the current data version."""
 
 
-@dataclass(frozen=True)
-class _Table:
-    header: list[str]
-    rows: list[list[str]]
+def _known_request_ids(path: Path) -> tuple[list[str], set[str]]:
+    """The file's header and the inference request ids already in it (one streaming pass)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        if REQUEST_ID_COLUMN not in header:
+            return header, set()
+        position = header.index(REQUEST_ID_COLUMN)
+        # Memory grows with the labelled rows ever appended, not with the data set.
+        return header, {row[position] for row in reader if len(row) > position and row[position]}
 
 
-def _read_table(data: bytes) -> _Table:
-    records = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
-    header, rows = records[0], [row for row in records[1:] if any(cell.strip() for cell in row)]
-    if REQUEST_ID_COLUMN not in header:
-        header = [*header, REQUEST_ID_COLUMN]
-        rows = [[*row, ""] for row in rows]
-    return _Table(header, rows)
+def _copy_with_column(source: Path, target: Path) -> list[str]:
+    """Copy `source` to `target` adding an empty request-id column, row by row."""
+    with (
+        source.open(encoding="utf-8-sig", newline="") as handle,
+        target.open("w", encoding="utf-8", newline="") as out,
+    ):
+        reader = csv.reader(handle)
+        writer = csv.writer(out, lineterminator="\n")
+        header = [*next(reader), REQUEST_ID_COLUMN]
+        writer.writerow(header)
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                writer.writerow([*row, ""])
+    return header
+
+
+def _copy_bytes(source: Path, target: Path) -> None:
+    """Copy `source` to `target` unchanged (a streamed file copy), ending on a line break."""
+    shutil.copyfile(source, target)
+    with target.open("rb+") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) not in (b"\n", b"\r"):
+            handle.write(b"\n")
 
 
 def _labelled_row(header: list[str], log: InferenceLog) -> list[str]:
@@ -110,38 +138,69 @@ def _no_labels_message(current: DataVersion) -> str:
 UNKNOWN_LABELLER = "(unrecorded: labelled before provenance)"
 
 
-def label_sources(rows: list[InferenceLog], *, base: DataVersion) -> list[dict[str, Any]]:
+# Labelled rows read from the database at a time while a retrain appends them.
+LABELLED_BATCH_ROWS = 2000
+
+
+@dataclass
+class _Tally:
+    """One labeller's (and channel's) share of the appended rows, counted as they stream by."""
+
+    rows: int = 0
+    positives: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def add(self, row: InferenceLog) -> None:
+        self.rows += 1
+        self.positives += int(row.true_label or 0)
+        stamp = row.labelled_at
+        if stamp is not None:
+            self.first = stamp if self.first is None else min(self.first, stamp)
+            self.last = stamp if self.last is None else max(self.last, stamp)
+
+
+def _batches(rows: QuerySet[InferenceLog], size: int) -> Iterator[list[InferenceLog]]:
+    iterator = rows.iterator(chunk_size=size)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _tally_add(tallies: dict[tuple[str, str], _Tally], rows: list[InferenceLog]) -> None:
+    """Count `rows` under their labeller and channel (one provenance query per batch)."""
+    provenance = {
+        p.inference_id: p
+        for p in LabelProvenance.objects.filter(inference_id__in=[row.pk for row in rows])
+    }
+    for row in rows:
+        given = provenance.get(row.pk)
+        key = (given.labelled_by_name, given.labelled_via) if given else (UNKNOWN_LABELLER, "")
+        tallies[key].add(row)
+
+
+def label_sources(
+    tallies: dict[tuple[str, str], _Tally], *, base: DataVersion
+) -> list[dict[str, Any]]:
     """Who gave the new rows their labels: per labeller and channel, count and label balance.
 
     The balance is set against the base data's survival rate, so a labeller whose rows lean far
     from it stands out on the Data page (and to the gate that reads these entries).
     """
-    provenance = {
-        p.inference_id: p
-        for p in LabelProvenance.objects.filter(inference_id__in=[row.pk for row in rows])
-    }
-    groups: dict[tuple[str, str], list[InferenceLog]] = defaultdict(list)
-    for row in rows:
-        given = provenance.get(row.pk)
-        key = (given.labelled_by_name, given.labelled_via) if given else (UNKNOWN_LABELLER, "")
-        groups[key].append(row)
     sources = []
-    for (labeller, via), group in sorted(groups.items(), key=lambda item: -len(item[1])):
-        positives = sum(int(row.true_label or 0) for row in group)
-        rate = positives / len(group)
-        stamps = [row.labelled_at for row in group if row.labelled_at is not None]
+    for (labeller, via), tally in sorted(tallies.items(), key=lambda item: -item[1].rows):
+        rate = tally.positives / tally.rows
         sources.append(
             {
                 "kind": "labels",
                 "labeller": labeller,
                 "via": via,
-                "rows": len(group),
-                "positives": positives,
+                "rows": tally.rows,
+                "positives": tally.positives,
                 "positive_rate": round(rate, 4),
                 "base_positive_rate": round(base.positive_rate, 4),
                 "positive_rate_delta": round(rate - base.positive_rate, 4),
-                "first_labelled_at": min(stamps).isoformat() if stamps else None,
-                "last_labelled_at": max(stamps).isoformat() if stamps else None,
+                "first_labelled_at": tally.first.isoformat() if tally.first else None,
+                "last_labelled_at": tally.last.isoformat() if tally.last else None,
             }
         )
     return sources
@@ -155,22 +214,33 @@ def labelled_data_version_create(*, note: str) -> tuple[DataVersion, int]:
     labelled = InferenceLog.objects.filter(true_label__isnull=False).order_by("id")
     if not labelled.exists():
         raise LabelsMissing(_no_labels_message(current))
-    table = _read_table(data_version_bytes(current))
-    position = table.header.index(REQUEST_ID_COLUMN)
-    known = {row[position] for row in table.rows if len(row) > position and row[position]}
-    fresh = [log for log in labelled if str(log.request_id) not in known]
-    if not fresh:
-        raise LabelsMissing(_no_labels_message(current))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table.header)
-    writer.writerows(table.rows)
-    writer.writerows(_labelled_row(table.header, log) for log in fresh)
-    result = data_version_ingest(
-        data=out.getvalue().encode(),
-        parent=current,
-        labelled_rows_added=len(fresh),
-        source=f"{note}: data v{current.pk} + {len(fresh)} labelled inference rows",
-        sources=label_sources(fresh, base=current),
-    )
-    return result.data_version, len(fresh)
+    source = data_version_path(current)
+    header, known = _known_request_ids(source)
+    staging_dir = settings.VAR_DIR / "incoming"
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    # Current file copied as it is (or row by row when it gains the request-id column), then the
+    # fresh labelled rows appended in batches: no Python process ever holds the data set.
+    with tempfile.TemporaryDirectory(dir=staging_dir) as work:
+        target = Path(work) / "data.csv"
+        if REQUEST_ID_COLUMN in header:
+            _copy_bytes(source, target)
+        else:
+            header = _copy_with_column(source, target)
+        tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
+        with target.open("a", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            for batch in _batches(labelled, LABELLED_BATCH_ROWS):
+                fresh = [log for log in batch if str(log.request_id) not in known]
+                writer.writerows(_labelled_row(header, log) for log in fresh)
+                _tally_add(tallies, fresh)
+        added = sum(tally.rows for tally in tallies.values())
+        if not added:
+            raise LabelsMissing(_no_labels_message(current))
+        result = data_version_ingest_path(
+            path=target,
+            parent=current,
+            labelled_rows_added=added,
+            source=f"{note}: data v{current.pk} + {added} labelled inference rows",
+            sources=label_sources(tallies, base=current),
+        )
+    return result.data_version, added

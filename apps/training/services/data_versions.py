@@ -5,6 +5,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from apps.training.models import DataVersion
 logger = logging.getLogger(__name__)
 
 DATA_FILE = "titanic.csv"
+_CHUNK = 1 << 20  # files are hashed and copied 1 MiB at a time, whatever their size
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,16 @@ def _is_checked_out(md5: str) -> bool:
     csv_path, pointer = _tracked_paths()
     if dvc.pointer_md5(pointer) != md5 or not csv_path.exists():
         return False
-    return hashlib.md5(csv_path.read_bytes()).hexdigest() == md5  # noqa: S324 (DVC's hash)
+    return file_md5(csv_path) == md5
+
+
+def file_md5(path: Path) -> str:
+    """DVC's content hash of a file, read in chunks."""
+    digest = hashlib.md5()  # noqa: S324 (DVC's hash)
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _journal_path() -> Path:
@@ -71,12 +82,23 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(staging, path)
 
 
+def _copy_atomic(source: Path, path: Path) -> None:
+    """Copy `source` over `path` in chunks, on disk before the switch (never held in memory)."""
+    staging = path.with_name(f".{path.name}.incoming")
+    with source.open("rb") as reader, open(staging, "wb") as handle:
+        while chunk := reader.read(_CHUNK):
+            handle.write(chunk)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(staging, path)
+
+
 def _ingest_begin(md5: str) -> None:
     """Save the tracked files beside themselves, then journal the ingest (the undo record)."""
     saved: dict[str, bool] = {}
     for path in _tracked_paths():
         if path.exists():
-            _write_atomic(_backup_path(path), path.read_bytes())
+            _copy_atomic(path, _backup_path(path))
         saved[path.name] = path.exists()
     journal = {"md5": md5, "saved": saved}
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -96,7 +118,7 @@ def _ingest_undo(journal: dict[str, Any]) -> None:
         if saved.get(path.name):
             backup = _backup_path(path)
             if backup.exists():
-                _write_atomic(path, backup.read_bytes())
+                _copy_atomic(backup, path)
         else:
             path.unlink(missing_ok=True)
     _ingest_end()
@@ -126,15 +148,15 @@ def data_version_recover() -> str:
         return _ingest_recover_locked()
 
 
-def _write_tracked(data: bytes) -> None:
-    """Write the CSV, `dvc add` and `dvc push` it; the journal can undo every step."""
+def _write_tracked(source: Path, *, md5: str) -> None:
+    """Copy the CSV in, `dvc add` and `dvc push` it; the journal can undo every step."""
     root = settings.DVC_ROOT
     csv_path, _ = _tracked_paths()
     dvc.ensure_repo(root)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
-    _ingest_begin(hashlib.md5(data).hexdigest())  # noqa: S324 (DVC's hash)
+    _ingest_begin(md5)
     crash_point("ingest.staged")
-    _write_atomic(csv_path, data)
+    _copy_atomic(source, csv_path)
     crash_point("ingest.csv_written")
     relative = str(csv_path.relative_to(root))
     dvc.run(root, "add", "--quiet", relative)
@@ -152,13 +174,36 @@ def data_version_ingest(
     labelled_rows_added: int = 0,
     sources: list[dict[str, Any]] | None = None,
 ) -> IngestResult:
-    """Validate `data`, version it with DVC and record it as the current DataVersion.
+    """Validate `data`, version it with DVC and record it as the current DataVersion."""
+    staging_dir = settings.VAR_DIR / "incoming"
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=staging_dir, suffix=".csv") as handle:
+        handle.write(data)
+        handle.flush()
+        return data_version_ingest_path(
+            path=Path(handle.name),
+            source=source,
+            parent=parent,
+            labelled_rows_added=labelled_rows_added,
+            sources=sources,
+        )
+
+
+def data_version_ingest_path(
+    *,
+    path: Path,
+    source: str,
+    parent: DataVersion | None = None,
+    labelled_rows_added: int = 0,
+    sources: list[dict[str, Any]] | None = None,
+) -> IngestResult:
+    """Validate the file at `path` in one streaming pass, version it, make it current.
 
     One commit point: the database transaction that makes the new version current. Before it
     a crash is undone from the journal, after it the journal is only tidied away.
     """
-    dataset = contract.parse_dataset(data)
-    md5 = hashlib.md5(data).hexdigest()  # noqa: S324 (DVC's content hash)
+    scan = contract.scan_dataset(path)
+    md5 = file_md5(path)
     with _file_lock("ingest"):
         _ingest_recover_locked()
         existing = DataVersion.objects.filter(md5=md5).first()
@@ -167,7 +212,7 @@ def data_version_ingest(
         written = not _is_checked_out(md5)
         try:
             if written:
-                _write_tracked(data)
+                _write_tracked(path, md5=md5)
             with transaction.atomic():
                 DataVersion.objects.filter(is_current=True).update(is_current=False)
                 if existing:
@@ -176,9 +221,9 @@ def data_version_ingest(
                     version, created = existing, False
                 else:
                     version = _data_version_create(
-                        dataset,
+                        scan,
                         md5=md5,
-                        size=len(data),
+                        size=path.stat().st_size,
                         source=source,
                         parent=parent,
                         labelled_rows_added=labelled_rows_added,
@@ -197,7 +242,7 @@ def data_version_ingest(
 
 
 def _data_version_create(
-    dataset: contract.Dataset,
+    scan: contract.DatasetScan,
     *,
     md5: str,
     size: int,
@@ -206,15 +251,14 @@ def _data_version_create(
     labelled_rows_added: int,
     sources: list[dict[str, Any]],
 ) -> DataVersion:
-    summary = contract.summarize(dataset.rows)
     return DataVersion.objects.create(
         md5=md5,
         size_bytes=size,
-        rows=len(dataset.rows),
-        positives=sum(row["Survived"] for row in dataset.rows),
-        columns=dataset.columns,
-        missing={name: column["missing"] for name, column in summary.items()},
-        summary=summary,
+        rows=scan.rows,
+        positives=scan.positives,
+        columns=scan.columns,
+        missing={name: column["missing"] for name, column in scan.summary.items()},
+        summary=scan.summary,
         source=source,
         parent=parent,
         labelled_rows_added=labelled_rows_added,
@@ -229,18 +273,19 @@ def data_version_ingest_file(*, path: Path | None) -> IngestResult:
         data = builtin_titanic_bytes(settings.DATASET_CACHE_DIR)
         return data_version_ingest(data=data, source=SOURCE_LABEL)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            handle.read(1)
     except OSError as exc:
         raise contract.ContractError(f"cannot read {path}: {exc.strerror}") from None
-    return data_version_ingest(data=data, source=str(Path(path).resolve()))
+    return data_version_ingest_path(path=Path(path), source=str(Path(path).resolve()))
 
 
 class TrainingDataError(Exception):
     """The data version to train on is missing or its file does not match its hash."""
 
 
-def data_version_bytes(data_version: DataVersion) -> bytes:
-    """The verified bytes of a data version: the working copy if current, else the DVC cache."""
+def data_version_path(data_version: DataVersion) -> Path:
+    """The verified file of a data version: the working copy if current, else the DVC cache."""
     csv_path, _ = _tracked_paths()
     candidates = [csv_path] if data_version.is_current else []
     candidates.append(dvc.cache_path(settings.DVC_ROOT, data_version.md5))
@@ -250,12 +295,24 @@ def data_version_bytes(data_version: DataVersion) -> bytes:
             f"data version {data_version.pk}: file missing ({candidates[0]}); "
             "restore it with `dvc pull` or re-ingest"
         )
-    data = existing[0].read_bytes()
-    actual = hashlib.md5(data).hexdigest()  # noqa: S324 (DVC's hash)
+    actual = file_md5(existing[0])
     if actual != data_version.md5:
         raise TrainingDataError(
             f"data version {data_version.pk}: {existing[0]} changed on disk "
             f"(hash mismatch: md5 {actual}, expected {data_version.md5}); "
             "re-ingest it or run `dvc checkout`"
         )
-    return data
+    return existing[0]
+
+
+def data_version_copy(data_version: DataVersion, *, target: Path) -> Path:
+    """Copy a data version's verified file to `target` (streamed) and check the copy's hash."""
+    _copy_atomic(data_version_path(data_version), target)
+    if file_md5(target) != data_version.md5:
+        raise TrainingDataError(f"data version {data_version.pk}: changed while being copied")
+    return target
+
+
+def data_version_bytes(data_version: DataVersion) -> bytes:
+    """The verified bytes of a data version (small files only: prefer `data_version_path`)."""
+    return data_version_path(data_version).read_bytes()

@@ -20,7 +20,7 @@ from apps.training.models import DataVersion, ReferenceHoldout, TrainingRun
 from apps.training.params import load_params
 from apps.training.results import FamilyResult, JobOutcome, Params
 from apps.training.selectors.holdouts import holdout_rows_to_exclude
-from apps.training.services.data_versions import DATA_FILE, data_version_bytes
+from apps.training.services.data_versions import DATA_FILE, data_version_copy
 from apps.training.services.holdouts import HoldoutError, reference_holdout_freeze
 from apps.training.services.model_versions import model_version_register
 from apps.training.services.recovery import worker_identity
@@ -166,11 +166,10 @@ def _training_run_complete(
 
 
 def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | None) -> JobOutcome:
-    data = data_version_bytes(run.data_version)
     work = settings.VAR_DIR / "runs" / str(run.pk)
     work.mkdir(parents=True, exist_ok=True)
-    csv_copy = work / DATA_FILE  # a private copy: a concurrent ingest cannot change it under Spark
-    csv_copy.write_bytes(data)
+    # A private copy (streamed): a concurrent ingest cannot change it under Spark.
+    csv_copy = data_version_copy(run.data_version, target=work / DATA_FILE)
     from apps.training import tracking  # MLflow and plotly: only where a job runs
     from apps.training.spark.job import JobSpec, run_training_job  # Spark only in this process
 
@@ -222,8 +221,7 @@ def reference_holdout_designate(*, data_version_id: int, actor: str) -> Referenc
 
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=settings.VAR_DIR) as work:
-        csv_copy = Path(work) / DATA_FILE
-        csv_copy.write_bytes(data_version_bytes(data_version))
+        csv_copy = data_version_copy(data_version, target=Path(work) / DATA_FILE)
         rows = evaluation_rows(
             csv_path=csv_copy,
             master=settings.SPARK_MASTER,
