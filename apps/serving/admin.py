@@ -1,9 +1,9 @@
-"""The inference log in the Django admin: filterable, read-only."""
+"""The inference log and its Parquet archives in the Django admin: filterable, read-only."""
 
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdmin
-from apps.serving.models import InferenceLog, LabelProvenance
+from apps.serving.models import InferenceArchive, InferenceLog, LabelProvenance
 
 
 @admin.register(InferenceLog)
@@ -33,3 +33,9 @@ class LabelProvenanceAdmin(ReadOnlyAdmin):
     list_filter = ("labelled_via", "labelled_by_name")
     list_select_related = ("inference",)
     date_hierarchy = "labelled_at"
+
+
+@admin.register(InferenceArchive)
+class InferenceArchiveAdmin(ReadOnlyAdmin):
+    list_display = ("day", "rows", "first_id", "last_id", "path", "sha256", "created_at")
+    date_hierarchy = "day"
