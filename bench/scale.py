@@ -44,9 +44,11 @@ class Phase:
     seconds: float
     python_peak_mb: float
     jvm_peak_mb: float
+    other_peak_mb: float = 0.0
 
 
 def _sample_peaks(process: psutil.Process, stop: threading.Event, peaks: dict[str, float]) -> None:
+    """Peak RSS of the phase's own Python process, of its JVM, and of any other child."""
     while not stop.is_set():
         try:
             tree = [process, *process.children(recursive=True)]
@@ -54,7 +56,12 @@ def _sample_peaks(process: psutil.Process, stop: threading.Event, peaks: dict[st
             return
         for member in tree:
             try:
-                name = "jvm" if "java" in member.name() else "python"
+                if member.pid == process.pid:
+                    name = "python"
+                elif member.name() == "java":
+                    name = "jvm"
+                else:
+                    name = "other"  # Spark's Python workers, dvc, the JVM's launcher shell
                 rss = member.memory_info().rss / MB
             except psutil.Error:
                 continue
@@ -76,7 +83,14 @@ def _run(rows: int, phase: str, argv: list[str], env: dict[str, str]) -> Phase:
     if process.returncode not in (0, 42):
         sys.stderr.write(out.decode()[-3000:] + err.decode()[-3000:])
         raise SystemExit(f"{phase} at {rows} rows failed with exit code {process.returncode}")
-    return Phase(rows, phase, seconds, peaks.get("python", 0.0), peaks.get("jvm", 0.0))
+    return Phase(
+        rows,
+        phase,
+        seconds,
+        peaks.get("python", 0.0),
+        peaks.get("jvm", 0.0),
+        peaks.get("other", 0.0),
+    )
 
 
 def _preprocess(csv_path: Path) -> None:
@@ -168,7 +182,8 @@ def _size(rows: int, base: Path) -> list[Phase]:
     for phase in phases:
         print(
             f"{phase.rows:>11,} {phase.phase:<15} {phase.seconds:9.1f} s "
-            f"{phase.python_peak_mb:8.0f} MB {phase.jvm_peak_mb:8.0f} MB",
+            f"{phase.python_peak_mb:8.0f} MB {phase.jvm_peak_mb:8.0f} MB "
+            f"{phase.other_peak_mb:8.0f} MB",
             flush=True,
         )
     return phases
@@ -198,7 +213,7 @@ def main() -> None:
         return _preprocess(args.csv)
     if args.phase == "log-traffic":
         return _log_traffic()
-    print(f"{'rows':>11} {'phase':<15} {'wall':>11} {'python':>11} {'jvm':>11}")
+    print(f"{'rows':>11} {'phase':<15} {'wall':>11} {'python':>11} {'jvm':>11} {'other':>11}")
     base = Path(tempfile.mkdtemp(prefix="titanic-scale-"))
     results: list[Phase] = []
     try:
