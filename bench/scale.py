@@ -1,12 +1,21 @@
-"""Benchmark: ingest, preprocessing, quick training + registration and a drift check by size.
+"""Benchmark by size: ingest, preprocessing, quick training + registration, a drift check over
+logged traffic and a label-driven retrain.
 
 Data (deterministic): `apps.training.synthetic` resamples the Kaggle rows with replacement
 (numpy seed 2026), jitters present Age by +-2 years and Fare by +-10% (to the cent), and
 renumbers PassengerId. Each size runs in a fresh var directory with its own SQLite database and
 MLflow store; each phase is its own process (`manage.py ...`, or this script's `--phase`), and a
-sampler reads the RSS of the phase's Python process and of its JVM child every 0.2 s (psutil).
+sampler reads the RSS of the phase's Python process (the driver), of its JVM child and of any
+other child (Spark's Python workers, dvc) every 0.2 s (psutil).
 
-Usage: python bench/scale.py [--rows 100000,1000000] [--keep]
+Phases: `ingest_data`; LR preprocessing fit + transform; `train --profile quick` with every
+family of the profile (lr, rf, gbt; `--families` narrows it) including registration and the
+gate; then 2,000 predictions of the champion are logged and 500 of them labelled by a labeller
+(set-up, not timed); `drift_check`; and the label-driven retrain: the current CSV streamed into
+a new data version with the labelled rows appended, ingested, trained (`--retrain-families`,
+lr by default so the phase stays bounded; `all` for the profile's families) and registered.
+
+Usage: python bench/scale.py [--rows 100000,1000000] [--families lr,rf,gbt] [--keep]
 Prints a table of wall time and peak RSS per phase and process, then the growth exponent
 log(t2/t1)/log(n2/n1) of each phase's time between consecutive sizes (1.0 = linear).
 """
@@ -34,6 +43,8 @@ import psutil  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "scale.json"
 SEED = 2026
 TRAFFIC_ROWS = 2_000
+LABELLED_ROWS = 500  # of the logged predictions, labelled before the retrain
+LABELLER = "bench-labeller"
 MB = 1024 * 1024
 
 
@@ -141,9 +152,49 @@ def _log_traffic() -> None:
         )
         for row, p in zip(rows, scores, strict=True)
     )
+    _label(rows[:LABELLED_ROWS])
 
 
-def _size(rows: int, base: Path) -> list[Phase]:
+def _label(rows: list[dict[str, object]]) -> None:
+    """Label the first logged predictions with their rows' outcomes, as a labeller would."""
+    from django.contrib.auth import get_user_model
+
+    from apps.monitoring.services.roles import role_grant, roles_setup
+    from apps.serving.models import InferenceLog
+    from apps.serving.services import feedback_record
+
+    roles_setup()
+    user, _ = get_user_model().objects.get_or_create(username=LABELLER)
+    role_grant(username=LABELLER, role="labeller")
+    logged = InferenceLog.objects.order_by("id").values_list("request_id", flat=True)
+    for request_id, row in zip(logged[: len(rows)], rows, strict=True):
+        survived = int(str(row["Survived"]))
+        feedback_record(request_id=request_id, survived=survived, user=user, via="bench")
+
+
+def _retrain(families: str) -> None:
+    """Label-driven retrain: current data + labelled rows (streamed), ingest, train, register."""
+    import django
+
+    django.setup()
+    from apps.monitoring.services.retraining import labelled_data_version_create
+    from apps.training.models import TrainingRun
+    from apps.training.services.training_jobs import training_run_execute
+    from apps.training.services.training_runs import training_run_request
+
+    data_version, added = labelled_data_version_create(note="bench")
+    assert added == LABELLED_ROWS, added
+    run = training_run_request(
+        profile="quick",
+        families=None if families == "all" else families,
+        trigger=TrainingRun.Trigger.DRIFT,
+        data_version=data_version,
+    )
+    run = training_run_execute(run_id=run.pk)
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+
+
+def _size(rows: int, base: Path, *, families: str, retrain_families: str) -> list[Phase]:
     from apps.training.dataset import builtin_titanic_bytes
     from apps.training.synthetic import synthetic_titanic_write
 
@@ -159,25 +210,25 @@ def _size(rows: int, base: Path) -> list[Phase]:
         "MLFLOW_ARTIFACT_ROOT": (var / "mlartifacts").as_uri(),
         "TITANIC_DVC_ROOT": str(var / "repo"),
         "DVC_REMOTE_URL": str(var / "dvc-remote"),
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-not-a-secret"),
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-" + "k" * 40),
         "AUTO_PROMOTE_TITANIC": "true",
         "DRIFT_RETRAIN_ON": "off",
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     me = [sys.executable, str(Path(__file__).resolve())]
+    train = [*manage, "train", "--profile", "quick"]
+    if families != "all":
+        train += ["--families", families]
     phases = [
         _run(rows, "ingest", [*manage, "ingest_data", str(csv_path)], env),
         _run(rows, "preprocessing", [*me, "--phase", "preprocess", str(csv_path)], env),
-        _run(
-            rows,
-            "train+register",
-            [*manage, "train", "--profile", "quick", "--families", "lr"],
-            env,
-        ),
+        _run(rows, "train+register", train, env),
     ]
     subprocess.run([*me, "--phase", "log-traffic"], cwd=ROOT, env=env, check=True)
     phases.append(_run(rows, "drift check", [*manage, "drift_check", "--json"], env))
+    retrain = [*me, "--phase", "retrain", "--retrain-families", retrain_families]
+    phases.append(_run(rows, "label retrain", retrain, env))
     csv_path.unlink()
     for phase in phases:
         print(
@@ -204,7 +255,17 @@ def _exponents(results: list[Phase]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="100000,1000000", help="comma-separated sizes")
-    parser.add_argument("--phase", choices=["preprocess", "log-traffic"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--families", default="all", help="families of the quick training (default: all)"
+    )
+    parser.add_argument(
+        "--retrain-families",
+        default="lr",
+        help="families of the label-driven retrain (default lr, to bound it; 'all' for every)",
+    )
+    parser.add_argument(
+        "--phase", choices=["preprocess", "log-traffic", "retrain"], help=argparse.SUPPRESS
+    )
     parser.add_argument("csv", nargs="?", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help="keep the var directories")
     args = parser.parse_args()
@@ -213,12 +274,16 @@ def main() -> None:
         return _preprocess(args.csv)
     if args.phase == "log-traffic":
         return _log_traffic()
+    if args.phase == "retrain":
+        return _retrain(args.retrain_families)
     print(f"{'rows':>11} {'phase':<15} {'wall':>11} {'python':>11} {'jvm':>11} {'other':>11}")
     base = Path(tempfile.mkdtemp(prefix="titanic-scale-"))
     results: list[Phase] = []
     try:
         for rows in sorted(int(value) for value in args.rows.split(",")):
-            results += _size(rows, base)
+            results += _size(
+                rows, base, families=args.families, retrain_families=args.retrain_families
+            )
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
