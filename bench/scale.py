@@ -56,9 +56,19 @@ class Phase:
     python_peak_mb: float
     jvm_peak_mb: float
     other_peak_mb: float = 0.0
+    other_peak_process: str = ""  # name and first arguments of the process behind other_peak_mb
 
 
-def _sample_peaks(process: psutil.Process, stop: threading.Event, peaks: dict[str, float]) -> None:
+def _describe(member: psutil.Process) -> str:
+    try:
+        return " ".join([member.name(), *member.cmdline()[1:4]])[:120]
+    except psutil.Error:
+        return "?"
+
+
+def _sample_peaks(
+    process: psutil.Process, stop: threading.Event, peaks: dict[str, float], who: dict[str, str]
+) -> None:
     """Peak RSS of the phase's own Python process, of its JVM, and of any other child."""
     while not stop.is_set():
         try:
@@ -69,23 +79,29 @@ def _sample_peaks(process: psutil.Process, stop: threading.Event, peaks: dict[st
             try:
                 if member.pid == process.pid:
                     name = "python"
-                elif member.name() == "java":
+                # By executable: the JVM's process name can read as one of its threads' names
+                # ("Thread-3"), which once put the JVM's whole RSS under "other".
+                elif Path(member.exe()).name == "java":
                     name = "jvm"
                 else:
                     name = "other"  # Spark's Python workers, dvc, the JVM's launcher shell
                 rss = member.memory_info().rss / MB
             except psutil.Error:
                 continue
-            peaks[name] = max(peaks.get(name, 0.0), rss)
+            if rss > peaks.get(name, 0.0):
+                peaks[name] = rss
+                if name == "other":
+                    who[name] = _describe(member)
         stop.wait(0.2)
 
 
 def _run(rows: int, phase: str, argv: list[str], env: dict[str, str]) -> Phase:
     peaks: dict[str, float] = {}
+    who: dict[str, str] = {}
     stop = threading.Event()
     started = time.perf_counter()
     process = psutil.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    sampler = threading.Thread(target=_sample_peaks, args=(process, stop, peaks), daemon=True)
+    sampler = threading.Thread(target=_sample_peaks, args=(process, stop, peaks, who), daemon=True)
     sampler.start()
     out, err = process.communicate()
     seconds = time.perf_counter() - started
@@ -101,6 +117,7 @@ def _run(rows: int, phase: str, argv: list[str], env: dict[str, str]) -> Phase:
         peaks.get("python", 0.0),
         peaks.get("jvm", 0.0),
         peaks.get("other", 0.0),
+        who.get("other", ""),
     )
 
 
@@ -234,7 +251,7 @@ def _size(rows: int, base: Path, *, families: str, retrain_families: str) -> lis
         print(
             f"{phase.rows:>11,} {phase.phase:<15} {phase.seconds:9.1f} s "
             f"{phase.python_peak_mb:8.0f} MB {phase.jvm_peak_mb:8.0f} MB "
-            f"{phase.other_peak_mb:8.0f} MB",
+            f"{phase.other_peak_mb:8.0f} MB  {phase.other_peak_process}",
             flush=True,
         )
     return phases
