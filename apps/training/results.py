@@ -121,6 +121,7 @@ class JobOutcome:
     # Content keys of the rows the job trained on (apps.training.holdout.row_key).
     training_row_keys: list[str] = field(default_factory=list)
     holdout_rows_excluded: int = 0
+    processed_md5: str = ""  # md5 of the typed Parquet the job read (DVC's hash)
 
     @property
     def best(self) -> FamilyResult:

@@ -8,7 +8,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, StructType
 
 from apps.training.holdout import COLUMNS, canonical_row
-from apps.training.spark.pipeline import TYPES, evaluation_split, load_typed
+from apps.training.spark.pipeline import TYPES, evaluation_split
+from apps.training.spark.preprocess import load_processed, processed_write
 from apps.training.spark.session import spark_session
 
 _SPARK_TYPES = {"int": IntegerType(), "double": DoubleType(), "string": StringType()}
@@ -30,13 +31,21 @@ def holdout_exclude(spark: SparkSession, frame: DataFrame, rows: list[dict[str, 
 def evaluation_rows(
     *,
     csv_path: Path,
+    parquet_path: Path,
+    compression: str,
     master: str,
     driver_memory: str,
     work_dir: Path,
     weights: tuple[float, float],
     seed: int,
 ) -> list[dict[str, Any]]:
-    """The fixed evaluation split of a data file, as plain rows (features + Survived)."""
+    """The fixed evaluation split of a data file, as plain rows (features + Survived).
+
+    Split from the typed Parquet, as a training job splits it (written from the CSV if absent).
+    """
     spark = spark_session(master=master, driver_memory=driver_memory, work_dir=work_dir)
-    _, evaluation = evaluation_split(load_typed(spark, csv_path), weights=weights, seed=seed)
+    if not parquet_path.is_file():
+        processed_write(spark, csv_path, parquet_path, compression=compression)
+    frame = load_processed(spark, parquet_path)
+    _, evaluation = evaluation_split(frame, weights=weights, seed=seed)
     return [canonical_row(row.asDict()) for row in evaluation.select(*COLUMNS).collect()]
