@@ -16,7 +16,7 @@ export DJANGO_SECRET_KEY ?= titanic-ops-local-test-key-not-for-production
 .PHONY: help install java-check migrate data repro run manage test lint format bench clean
 
 help:
-	@echo "make run    set up everything (venv, data, database, first champion) and run web + worker"
+	@echo "make run    set up everything (venv, data, database, first champion), run web, worker, MLflow UI"
 	@echo "make test   set up and run lint, migration check and the test suite"
 	@echo "make bench  run the benchmarks in bench/ (prints tables, writes bench/results/)"
 	@echo "make manage ARGS='drift_check --json'  any manage.py command on make run's settings"
