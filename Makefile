@@ -13,13 +13,14 @@ PYTEST_ARGS ?=
 # Tests and commands run with DEBUG off, so they need a key; never use this one in production.
 export DJANGO_SECRET_KEY ?= titanic-ops-local-test-key-not-for-production
 
-.PHONY: help install java-check migrate data run manage test lint format bench clean
+.PHONY: help install java-check migrate data repro run manage test lint format bench clean
 
 help:
-	@echo "make run    set up everything (venv, data, database, first champion) and run web + worker"
+	@echo "make run    set up everything (venv, data, database, first champion), run web, worker, MLflow UI"
 	@echo "make test   set up and run lint, migration check and the test suite"
 	@echo "make bench  run the benchmarks in bench/ (prints tables, writes bench/results/)"
 	@echo "make manage ARGS='drift_check --json'  any manage.py command on make run's settings"
+	@echo "make repro  the DVC pipeline (dvc.yaml): preprocess to Parquet, then train from it"
 	@echo "make clean  remove generated state (var/, .venv/ stays unless you remove it)"
 
 java-check:
@@ -39,8 +40,16 @@ $(STAMP): pyproject.toml requirements.lock
 migrate: install
 	$(PY) manage.py migrate --noinput -v0
 
+# The data set, then the DVC pipeline's typed Parquet (`dvc repro preprocess`: nothing to do when
+# it is up to date; training reads it).
 data: migrate
 	$(PY) manage.py ingest_data
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro --quiet preprocess
+
+# The whole DVC pipeline (dvc.yaml): preprocess, then train from the Parquet; only what changed.
+repro: export DJANGO_DEBUG ?= true
+repro: data
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
 
 run: export DJANGO_DEBUG ?= true
 run: data
@@ -77,4 +86,4 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf var/ data/processed/ mlruns/ spark-warehouse/ metastore_db/ derby.log test-artifacts/
+	rm -rf var/ data/processed/ reports/ dvc.lock mlruns/ spark-warehouse/ metastore_db/ derby.log test-artifacts/

@@ -65,3 +65,40 @@ def ingested(dvc_repo: Path, titanic_bytes: bytes) -> Any:
     from apps.training.services.data_versions import data_version_ingest
 
     return data_version_ingest(data=titanic_bytes, source="test").data_version
+
+
+@pytest.fixture
+def mlflow_ui_silent(settings: Any) -> str:
+    """The dashboard's MLflow UI address points at a port where nothing listens."""
+    from tests.support.processes import free_port
+
+    settings.MLFLOW_UI_URL = f"http://127.0.0.1:{free_port()}"
+    settings.MLFLOW_UI_PROBE_URL = ""
+    return settings.MLFLOW_UI_URL  # a new port: no remembered answer applies
+
+
+@pytest.fixture
+def mlflow_ui_answering(settings: Any) -> Iterator[list[str]]:
+    """A stand-in for the MLflow UI's /health (200 "OK"); yields the paths it was asked for."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    asked: list[str] = []
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200 if self.path == "/health" else 404)
+            self.end_headers()
+            self.wfile.write(b"OK")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    Thread(target=server.serve_forever, daemon=True).start()
+    settings.MLFLOW_UI_URL = f"http://127.0.0.1:{server.server_address[1]}/"
+    settings.MLFLOW_UI_PROBE_URL = ""
+    yield asked
+    server.shutdown()
+    server.server_close()

@@ -20,8 +20,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-SERVICES = {"db", "minio", "minio-init", "mlflow", "web", "worker", "jupyter"}
-ONE_SHOT = {"minio-init"}
+SERVICES = {"db", "minio", "minio-init", "mlflow", "web", "worker", "trainer", "jupyter"}
+ONE_SHOT = {"minio-init", "trainer"}
 # Published on the host's loopback only (the value is the bind address).
 LOOPBACK_ONLY = {"mlflow": "127.0.0.1"}
 HOST_PORTS = {
@@ -44,9 +44,14 @@ DEPENDS_ON = {
         "mlflow": "service_healthy",
         "web": "service_healthy",
     },
+    "trainer": {
+        "db": "service_healthy",
+        "minio-init": "service_completed_successfully",
+        "mlflow": "service_healthy",
+    },
     "jupyter": {"mlflow": "service_healthy", "web": "service_healthy"},
 }
-APP_SERVICES = ("web", "worker", "jupyter")
+APP_SERVICES = ("web", "worker", "trainer", "jupyter")
 SECRET_KEY_NAME = re.compile(r"PASSWORD|SECRET|KEY|ACCESS|TOKEN")
 REQUIRED_INTERPOLATION = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}$")
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
@@ -233,7 +238,7 @@ def test_it_creates_private_buckets() -> None:
 
 def test_it_keeps_jupyter_behind_a_profile() -> None:
     profiles = {name: s.get("profiles") for name, s in _services().items() if s.get("profiles")}
-    assert profiles == {"jupyter": ["jupyter"]}
+    assert profiles == {"jupyter": ["jupyter"], "trainer": ["tools"]}
 
 
 def test_it_migrates_and_sets_up_schedules_before_serving() -> None:
@@ -258,7 +263,12 @@ def test_it_migrates_and_sets_up_schedules_before_serving() -> None:
 
 def test_it_points_the_app_at_the_compose_services() -> None:
     env = _env_example()
-    users = {"web": "MINIO_APP", "worker": "MINIO_APP", "jupyter": "MINIO_READER"}
+    users = {
+        "web": "MINIO_APP",
+        "worker": "MINIO_APP",
+        "trainer": "MINIO_APP",
+        "jupyter": "MINIO_READER",
+    }
     for name in APP_SERVICES:
         resolved = _resolved_environment(_services()[name], env)
         assert resolved["MLFLOW_TRACKING_URI"] == "http://mlflow:5500", name
@@ -488,7 +498,19 @@ def test_it_gives_the_registry_s_write_account_only_to_the_app() -> None:
     assert accounts == {
         "web": env["MLFLOW_ADMIN_USERNAME"],
         "worker": env["MLFLOW_ADMIN_USERNAME"],
+        "trainer": env["MLFLOW_ADMIN_USERNAME"],
         "jupyter": env["MLFLOW_READER_USERNAME"],
     }
     jupyter = _resolved_environment(services["jupyter"], env)
     assert jupyter["MLFLOW_TRACKING_PASSWORD"] == env["MLFLOW_READER_PASSWORD"]
+
+
+def test_it_has_a_one_shot_trainer_whose_arguments_replace_the_profile() -> None:
+    trainer = _services()["trainer"]
+    entrypoint = trainer["entrypoint"]
+    assert entrypoint[:2] == ["sh", "-ec"]
+    steps = [line.strip() for line in entrypoint[2].strip().splitlines()]
+    # `$$` is compose's escape for the shell's `$`: the run's arguments reach `train`.
+    assert steps == ["python manage.py ingest_data", 'exec python manage.py train "$$@"']
+    assert trainer["command"] == ["--profile", "quick"]
+    assert "ports" not in trainer and trainer["volumes"] == ["titanic-var:/app/var"]

@@ -12,11 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECK = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
 
 
-def _start(**env: str) -> subprocess.CompletedProcess[str]:
+def _start(show: str = "DEBUG", **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PSI_"))}
     clean["DJANGO_SETTINGS_MODULE"] = "titanic_ops.settings"
     return subprocess.run(
-        [sys.executable, "-c", CHECK],
+        [sys.executable, "-c", CHECK.replace("settings.DEBUG", f"settings.{show}")],
         env={**clean, **env},
         capture_output=True,
         text=True,
@@ -37,6 +37,8 @@ def _start(**env: str) -> subprocess.CompletedProcess[str]:
         ({"DJANGO_DEBUG": "true", "TRAINING_PROFILE": "huge"}, "TRAINING_PROFILE='huge'"),
         ({"DJANGO_DEBUG": "true", "PREDICT_BATCH_ROWS_RATE": "lots"}, "PREDICT_BATCH_ROWS_RATE"),
         ({"DJANGO_DEBUG": "true", "PREDICT_THROTTLE_RATE": "5/fortnight"}, "PREDICT_THROTTLE"),
+        ({"DJANGO_DEBUG": "true", "MLFLOW_UI_BIND": "5500"}, "MLFLOW_UI_BIND='5500'"),
+        ({"DJANGO_DEBUG": "true", "MLFLOW_UI_BIND": "localhost:99999"}, "MLFLOW_UI_BIND"),
     ],
 )
 def test_it_refuses_bad_values_naming_the_variable(env: dict[str, str], message: str) -> None:
@@ -55,6 +57,17 @@ def test_it_allows_debug_without_a_key() -> None:
     result = _start(DJANGO_DEBUG="true")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize(
+    ("bind", "url"),
+    [("127.0.0.1:5611", "http://127.0.0.1:5611"), ("0.0.0.0:5612", "http://127.0.0.1:5612")],
+)
+def test_it_links_to_the_mlflow_ui_where_run_platform_binds_it(bind: str, url: str) -> None:
+    result = _start(
+        DJANGO_DEBUG="true", MLFLOW_UI_BIND=bind, MLFLOW_UI_URL="", show="MLFLOW_UI_URL"
+    )
+    assert result.stdout.strip() == url, result.stderr
 
 
 PLACEHOLDERS = {

@@ -331,13 +331,25 @@ MLFLOW_TRACKING_URI = env_str("MLFLOW_TRACKING_URI", f"sqlite:///{VAR_DIR / 'mlf
 MLFLOW_ARTIFACT_ROOT = env_str("MLFLOW_ARTIFACT_ROOT", (VAR_DIR / "mlartifacts").as_uri())
 MLFLOW_EXPERIMENT = env_str("MLFLOW_EXPERIMENT", "titanic-spark")
 MLFLOW_MODEL_NAME = env_str("MLFLOW_MODEL_NAME", "titanic_spark_model")
-MLFLOW_UI_URL = env_str("MLFLOW_UI_URL", "http://127.0.0.1:5500")
+# make run's own MLflow UI (a third supervised process) over the embedded store; empty: not started.
+MLFLOW_UI_BIND = env_str("MLFLOW_UI_BIND", "127.0.0.1:5500").strip()
+_UI_HOST, _, _UI_PORT = (MLFLOW_UI_BIND or "127.0.0.1:5500").rpartition(":")
+if not re.fullmatch(r"[\w.\-]+", _UI_HOST) or not _UI_PORT.isdigit() or int(_UI_PORT) > 65535:
+    raise ImproperlyConfigured(f"MLFLOW_UI_BIND={MLFLOW_UI_BIND!r} must be HOST:PORT or empty")
+_UI_ANY = _UI_HOST == "0.0.0.0"  # noqa: S104 (a bind-all address, not a bind)
+# Where the dashboard's links point (the browser's address for the UI) ...
+_UI_LINK_HOST = "127.0.0.1" if _UI_ANY else _UI_HOST
+MLFLOW_UI_URL = env_str("MLFLOW_UI_URL", "") or f"http://{_UI_LINK_HOST}:{_UI_PORT}"
+# ... and where the web process asks whether it answers, when not there (compose: the service).
+MLFLOW_UI_PROBE_URL = env_str("MLFLOW_UI_PROBE_URL", "")
 # MLflow reads its own knobs from the environment; set quiet defaults here, once.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 # Bounded registry calls: /reload must answer within seconds when the server is unreachable.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", env_str("MLFLOW_HTTP_TIMEOUT", "3"))
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+# The UI process runs no GenAI jobs: no job runner beside it (one process and its memory saved).
+os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
 
 # --- Spark ----------------------------------------------------------------------------------
 SPARK_MASTER = env_str("SPARK_MASTER", "local[*]")

@@ -19,6 +19,7 @@ from apps.monitoring.selectors import (
 from apps.serving.selectors.inference_log import traffic_summary
 from apps.training.selectors import data_versions, model_versions, training_runs
 from apps.training.selectors.decisions import model_version_latest_decision
+from apps.training.selectors.mlflow_ui import mlflow_ui_status
 
 ASSET_MAX_AGE = 365 * 24 * 3600
 CHART_SLOTS = [
@@ -48,6 +49,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "phase": training_runs.training_run_phase(active),
         "pending_count": model_versions.promotion_pending_count(),
         "latest_decision": model_version_latest_decision(),
+        "mlflow_ui": mlflow_ui_status(),
     }
     context["nav_pending"] = context["pending_count"]  # the layout's badge: counted once
     return render(request, "dashboard/overview.html", context)

@@ -120,6 +120,12 @@ class RegistryCheckSerializer(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
 
 
+class MlflowUiSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    answers = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+
+
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok", "degraded"])
     live = serializers.BooleanField()
@@ -130,6 +136,8 @@ class HealthSerializer(serializers.Serializer):
     database = serializers.CharField()
     # MLflow's champion alias vs the database; absent until the worker first compared them.
     registry = RegistryCheckSerializer(required=False)
+    # Informational: whether the MLflow UI the dashboard links to answers; never affects readiness.
+    mlflow_ui = MlflowUiSerializer()
 
 
 class LiveSerializer(serializers.Serializer):

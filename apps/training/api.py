@@ -85,6 +85,11 @@ class TrainingRunInput(StrictSerializer):
     families = serializers.ListField(
         child=serializers.ChoiceField(choices=list(FAMILIES)), required=False, min_length=1
     )
+    force = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="train even when this data was already trained with the same parameters",
+    )
 
 
 class TrainingRunOutput(serializers.Serializer):
@@ -114,7 +119,10 @@ class TrainingRunListView(APIView):
         responses={
             202: TrainingRunOutput,
             400: OpenApiResponse(description="invalid input, naming the fields"),
-            409: OpenApiResponse(description="a job is already active"),
+            409: OpenApiResponse(
+                description="a job is already active, or this data was already trained with "
+                "these parameters (send force: true to train anyway)"
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -126,6 +134,7 @@ class TrainingRunListView(APIView):
                 families=serializer.validated_data.get("families"),
                 trigger=TrainingRun.Trigger.API,
                 user=request.user,
+                force=serializer.validated_data["force"],
             )
         except TrainingRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)

@@ -1,5 +1,6 @@
 """A thin wrapper over the DVC command line, run in the project's DVC repository."""
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,28 @@ def pointer_md5(pointer: Path) -> str | None:
 def cache_path(root: Path, md5: str) -> Path:
     """Where DVC 3 keeps the object with this md5 in the repository's cache."""
     return root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def file_md5(path: Path) -> str:
+    """DVC 3's hash of a file (md5 of its bytes), read in 1 MiB chunks."""
+    digest = hashlib.md5()  # noqa: S324 (DVC's hash, not security)
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def locked_md5s(lock_file: Path, stage: str) -> dict[str, str]:
+    """The md5 that dvc.lock records for each dependency and output of `stage`, by path."""
+    if not lock_file.is_file():
+        return {}
+    stages = (yaml.safe_load(lock_file.read_text()) or {}).get("stages") or {}
+    entries = (
+        (stages.get(stage) or {}).get("deps") or [],
+        (stages.get(stage) or {}).get("outs") or [],
+    )
+    return {
+        str(entry["path"]): str(entry["md5"])
+        for entry in [*entries[0], *entries[1]]
+        if entry.get("path") and entry.get("md5")
+    }

@@ -10,6 +10,9 @@ from apps.training.selectors.training_runs import training_families, training_pr
 class RetrainForm(forms.Form):
     profile = forms.ChoiceField(choices=())
     families = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple)
+    force = forms.BooleanField(
+        required=False, label="train even if the data and parameters were already trained"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -79,6 +79,17 @@ class TrainingRun(models.Model):
     phase = models.CharField(max_length=120, blank=True, help_text="what the job is doing now")
     # Profile, families and grid as trained: the same data with the same hash changes nothing.
     params_sha256 = models.CharField(max_length=64, blank=True)
+    processed_md5 = models.CharField(
+        max_length=32, blank=True, help_text="md5 (DVC's hash) of the typed Parquet the job read"
+    )
+    processed_source = models.CharField(
+        max_length=12,
+        blank=True,
+        choices=[
+            ("pipeline", "the DVC pipeline's output"),
+            ("regenerated", "written by the job from the CSV"),
+        ],
+    )
     results = models.JSONField(default=dict, blank=True, help_text="per-family results")
     best_family = models.CharField(max_length=10, blank=True)
     best_eval_auc = models.FloatField(null=True, blank=True)

@@ -54,6 +54,21 @@ def parse_families(text: str | list[str] | None) -> list[str]:
     return [family for family in FAMILIES if family in requested]
 
 
+PARQUET_COMPRESSIONS = ("snappy", "zstd", "gzip", "none")
+
+
+def preprocess_compression(path: Path) -> str:
+    """The preprocess stage's `preprocess.compression` (dvc.yaml lists it as a parameter)."""
+    document = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    value = str((document.get("preprocess") or {}).get("compression", "snappy"))
+    if value not in PARQUET_COMPRESSIONS:
+        raise ParamsError(
+            f"{path}: preprocess.compression is {value!r}; expected one of "
+            f"{', '.join(PARQUET_COMPRESSIONS)}"
+        )
+    return value
+
+
 def load_params(path: Path, profile: str) -> TrainingParams:
     """Read params.yaml and return the grids of `profile`, validated."""
     document = yaml.safe_load(path.read_text())

@@ -127,6 +127,7 @@ class JobOutcome:
     # there are few enough of them to audit; empty for large data sets.
     training_row_keys: list[str] = field(default_factory=list)
     holdout_rows_excluded: int = 0
+    processed_md5: str = ""  # md5 of the typed Parquet the job read (DVC's hash)
 
     @property
     def best(self) -> FamilyResult:

@@ -77,6 +77,7 @@ def retrain(request: HttpRequest) -> HttpResponseRedirect:
             families=form.cleaned_data["families"],
             trigger="dashboard",
             user=request.user,
+            force=form.cleaned_data["force"],
         )
     except (TrainingRefused, TrainingDataError) as exc:
         messages.error(request, f"Retrain refused: {exc}")

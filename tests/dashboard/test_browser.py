@@ -6,7 +6,12 @@ downloaded from the candidate's MLflow run and checksum-verified; the alias move
 Screenshots land in test-artifacts/ (git-ignored) for people to look at.
 """
 
+import contextlib
+import os
+import re
 import shutil
+import signal
+import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -251,3 +256,115 @@ def test_it_draws_the_foresight_figures_in_a_real_browser(live_server: Any, brow
     browser.get(live_server.url + "/models/")
     assert _charts_drawn(browser)[-1] == 2  # candidate and champion score histograms
     _screenshot(browser, "models-shadow-replay")
+
+
+@pytest.fixture
+def mlflow_ui(mlflow_registry: str, settings: Any, tmp_path: Path) -> Iterator[str]:
+    """The MLflow UI that run_platform starts (same command), over this test's own store."""
+    from apps.dashboard.supervisor import mlflow_ui_command
+    from tests.support.processes import free_port, wait_for_http
+
+    port = free_port()
+    settings.MLFLOW_UI_BIND = f"127.0.0.1:{port}"
+    settings.MLFLOW_UI_URL = f"http://127.0.0.1:{port}"
+    settings.MLFLOW_UI_PROBE_URL = ""
+    command, _ = mlflow_ui_command()
+    assert command is not None
+    with (tmp_path / "mlflow-ui.log").open("wb") as log:
+        proc = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT, process_group=0
+        )
+    try:
+        wait_for_http(f"{settings.MLFLOW_UI_URL}/health", 90)
+        yield settings.MLFLOW_UI_URL
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the CLI and its uvicorn
+        try:
+            proc.wait(timeout=20)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _mlflow_links(driver: Any, ui: str) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('a[href]'), (a) => a.href)"
+        ".filter((href) => href.startsWith(arguments[0]));",
+        ui,
+    )
+
+
+def _what_mlflow_shows(href: str, ui: str, names: dict[str, str]) -> list[str]:
+    """What the MLflow UI page a dashboard link names must show once MLflow's app has drawn it."""
+    route = href.removeprefix(ui).removeprefix("/").removeprefix("#")
+    parts = route.strip("/").split("/")
+    model = settings.MLFLOW_MODEL_NAME
+    if route in ("", "/"):
+        return ["Experiments"]  # the UI's home, with its navigation
+    if parts == ["experiments"]:
+        return ["dashboard-tests"]  # the experiment the runs were logged to
+    if parts[0] == "runs":
+        return [names[parts[1]], parts[1], "dashboard-tests"]  # run name and id, its experiment
+    if parts[:2] == ["models", model] and len(parts) == 2:
+        return [model, "Version 1", "Version 2"]
+    if parts[:3] == ["models", model, "versions"]:
+        return [model, f"Version {parts[3]}", "Source Run"]
+    raise AssertionError(f"a dashboard link the test does not know: {href}")
+
+
+def test_it_opens_every_mlflow_link_in_the_mlflow_ui(
+    live_server: Any, browser: Any, mlflow_ui: str, tmp_path: Path
+) -> None:
+    """Every MLflow link on the overview, a run page, the models and a version page: followed."""
+    from mlflow import MlflowClient
+
+    story = _story(tmp_path)
+    client = MlflowClient(settings.MLFLOW_TRACKING_URI)
+    experiment = client.get_experiment_by_name("dashboard-tests").experiment_id
+    finished = client.create_run(experiment, run_name="finished-parent")
+    client.set_terminated(finished.info.run_id)
+    running = client.create_run(experiment, run_name="running-parent")
+    names = {finished.info.run_id: "finished-parent", running.info.run_id: "running-parent"}
+    run = story["run"]
+    TrainingRun.objects.filter(pk=run.pk).update(mlflow_parent_run_id=finished.info.run_id)
+    f.run_create(status="running", mlflow_parent_run_id=running.info.run_id)
+
+    _login(browser, live_server.url, "alice")
+    status = browser.find_element("id", "mlflow-ui-status")
+    assert status.get_attribute("data-answers") == "true" and mlflow_ui in status.text
+    pages = ["/", f"/runs/{run.pk}/", "/models/", "/models/2/"]
+    links: dict[str, str] = {}
+    for page in pages:
+        browser.get(live_server.url + page)
+        found = _mlflow_links(browser, mlflow_ui)
+        assert len(found) >= 2, (page, found)  # the navigation's link and the page's own
+        links.update(dict.fromkeys(found, page))
+    routes = {href.removeprefix(mlflow_ui) for href in links}
+    assert {
+        "/",
+        "/#/experiments",
+        f"/#/models/{settings.MLFLOW_MODEL_NAME}",
+        f"/#/models/{settings.MLFLOW_MODEL_NAME}/versions/1",
+        f"/#/models/{settings.MLFLOW_MODEL_NAME}/versions/2",
+        f"/#/runs/{finished.info.run_id}",
+        f"/#/runs/{running.info.run_id}",
+    } == routes
+
+    for number, (href, page) in enumerate(sorted(links.items())):
+        expected = _what_mlflow_shows(href, mlflow_ui, names)
+        browser.get("about:blank")  # a fresh load of MLflow's app for every link
+        browser.get(href)
+
+        def shown(driver: Any, expected: list[str] = expected) -> bool:
+            text = driver.find_element("tag name", "body").text
+            return all(item in text for item in expected)
+
+        try:
+            _wait(browser, shown, timeout=60)
+        except Exception as exc:
+            text = browser.find_element("tag name", "body").text[:1500]
+            raise AssertionError(f"{href} (linked from {page}) shows: {text}") from exc
+        assert browser.current_url.startswith(mlflow_ui), browser.current_url
+        assert "Page not found" not in browser.find_element("tag name", "body").text
+        slug = re.sub(r"[^a-z0-9]+", "-", href.removeprefix(mlflow_ui).lower()).strip("-")
+        _screenshot(browser, f"mlflow-ui-{number}-{slug[:40] or 'home'}")

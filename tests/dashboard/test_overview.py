@@ -27,6 +27,27 @@ def test_it_shows_the_champion_and_where_it_came_from(viewer_client: Client, set
     assert 'href="http://mlflow.example:5500/"' in body
 
 
+def test_it_says_whether_the_mlflow_ui_answers(
+    viewer_client: Client, mlflow_ui_answering: list[str], settings: Any
+) -> None:
+    url = settings.MLFLOW_UI_URL.rstrip("/")
+    body = viewer_client.get(reverse("dashboard:overview")).content.decode()
+    assert 'id="mlflow-ui-status" data-answers="true"' in body
+    assert f"UI answering at <code>{url}</code>" in body
+    assert '<ul class="links">' in body and f'href="{url}/#/experiments"' in body
+
+
+def test_it_marks_the_mlflow_links_while_the_ui_is_silent(
+    viewer_client: Client, mlflow_ui_silent: str
+) -> None:
+    f.model_version_create(1)
+    body = viewer_client.get(reverse("dashboard:overview")).content.decode()
+    assert 'data-answers="false"' in body
+    assert f"MLflow UI not answering at <code>{mlflow_ui_silent}</code>" in body
+    assert '<ul class="links unavailable">' in body
+    assert 'class="unavailable" title="the MLflow UI is not answering">this version' in body
+
+
 def test_it_counts_traffic_of_the_last_day_only(viewer_client: Client) -> None:
     f.inference_rows(10, spread_hours=10)
     f.inference_rows(7, now=timezone.now() - timedelta(days=3), seed=5)

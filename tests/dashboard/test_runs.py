@@ -56,6 +56,23 @@ def test_it_refuses_a_second_run_with_a_message(approver_client: Client) -> None
     assert TrainingRun.objects.count() == 1 and OrmQ.objects.count() == 0
 
 
+def test_it_refuses_a_repeat_unless_the_box_is_ticked(approver_client: Client) -> None:
+    f.data_version_create()
+    request = {"profile": "quick", "families": ["lr"]}
+    approver_client.post(reverse("dashboard:retrain"), request)
+    TrainingRun.objects.update(status="succeeded", active=None)
+    message = _messages(approver_client.post(reverse("dashboard:retrain"), request))[-1]
+    assert message.startswith("Retrain refused: data v")
+    assert "already trained with these parameters" in message
+    assert TrainingRun.objects.count() == 1
+    forced = approver_client.post(reverse("dashboard:retrain"), {**request, "force": "on"})
+    assert forced.status_code == 302 and TrainingRun.objects.count() == 2
+    assert (
+        "train even if the data and parameters"
+        in approver_client.get(reverse("dashboard:runs")).content.decode()
+    )
+
+
 def test_it_refuses_without_a_data_version(approver_client: Client) -> None:
     response = approver_client.post(
         reverse("dashboard:retrain"), {"profile": "quick", "families": ["lr"]}

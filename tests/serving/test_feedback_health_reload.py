@@ -75,7 +75,9 @@ def test_it_checks_feedback_input_and_identity(
     assert InferenceLog.objects.get().true_label is None
 
 
-def test_it_reports_health(api: APIClient, champion: ModelVersion) -> None:
+def test_it_reports_health(
+    api: APIClient, champion: ModelVersion, mlflow_ui_answering: list[str]
+) -> None:
     body = api.get("/health").json()
     assert body == {
         "status": "ok",
@@ -85,7 +87,18 @@ def test_it_reports_health(api: APIClient, champion: ModelVersion) -> None:
         "model_version": "1",
         "last_error": "",
         "database": "ok",
+        "mlflow_ui": {"url": body["mlflow_ui"]["url"], "answers": True, "error": ""},
     }
+
+
+def test_it_stays_ready_and_ok_while_the_mlflow_ui_is_silent(
+    api: APIClient, champion: ModelVersion, mlflow_ui_silent: str
+) -> None:
+    response = api.get("/health")
+    body = response.json()
+    assert response.status_code == 200 and (body["status"], body["ready"]) == ("ok", True)
+    assert body["mlflow_ui"]["url"] == mlflow_ui_silent and not body["mlflow_ui"]["answers"]
+    assert api.get("/health/ready").json()["mlflow_ui"]["answers"] is False
 
 
 def test_it_reports_not_ready_without_a_champion(api: APIClient) -> None:

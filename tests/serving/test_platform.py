@@ -1,11 +1,13 @@
-"""The embedded platform: admin account and the web + worker supervisor (real processes)."""
+"""The embedded platform: admin account and the supervisor of web, worker and MLflow UI."""
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -56,16 +58,24 @@ def _wait_for(url: str, timeout: float) -> int:
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
+def _group_members(pgid: int) -> set[str]:
+    found = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True, check=False)
+    return set(found.stdout.split())
+
+
 @pytest.mark.slow
-def test_it_runs_web_and_worker_and_stops_both_on_ctrl_c(tmp_path: Path) -> None:
-    port = _free_port()
+def test_it_runs_web_worker_and_mlflow_ui_and_stops_all_on_ctrl_c(tmp_path: Path) -> None:
+    port, ui_port = _free_port(), _free_port()
     env = {
         **os.environ,
         "TITANIC_VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'platform.sqlite3'}",
         "WEB_BIND": f"127.0.0.1:{port}",
+        "MLFLOW_UI_BIND": f"127.0.0.1:{ui_port}",
         "DJANGO_DEBUG": "true",
     }
+    for name in ("MLFLOW_UI_URL", "MLFLOW_UI_PROBE_URL", "MLFLOW_TRACKING_URI"):
+        env.pop(name, None)  # derived from the bind and TITANIC_VAR_DIR, as under make run
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "run_platform"],
@@ -78,18 +88,31 @@ def test_it_runs_web_and_worker_and_stops_both_on_ctrl_c(tmp_path: Path) -> None
     )
     try:
         assert _wait_for(f"http://127.0.0.1:{port}/admin/login/", 60) == 200
+        # The UI over the embedded store (created under TITANIC_VAR_DIR), served by MLflow itself.
+        assert _wait_for(f"http://127.0.0.1:{ui_port}/health", 90) == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/", timeout=5) as page:
+            assert b"<title>MLflow</title>" in page.read()
+        assert (tmp_path / "mlflow.db").exists()
+        with pytest.raises(urllib.error.HTTPError) as not_ready:  # 503: no champion yet
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)
+        ui = json.load(not_ready.value)["mlflow_ui"]
+        assert ui == {"url": f"http://127.0.0.1:{ui_port}", "answers": True, "error": ""}
         children = subprocess.run(
             ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
         ).stdout.split()
-        assert len(children) == 2
+        assert len(children) == 3
+        # Each child leads its own process group: gunicorn's and uvicorn's workers included.
+        members = set().union(*(_group_members(int(pid)) for pid in children))
+        assert len(members) > 3
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         assert proc.wait(timeout=40) == 0
         output = proc.stdout.read() if proc.stdout else ""
-        for pid in children:
+        for pid in members:
             assert not Path(f"/proc/{pid}").exists(), output
         assert "qcluster" in output.lower() or "Q Cluster" in output
+        assert f"MLflow UI on http://127.0.0.1:{ui_port}" in output
         assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
-        assert "stopping web and worker" in output
+        assert "stopping web, worker and mlflow" in output
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -28,7 +28,7 @@ def test_it_refuses_to_retrain_unchanged_data_with_unchanged_parameters(
     _finish(first)
     with pytest.raises(TrainingRefused, match=f"already trained .* training run {first.pk}"):
         training_run_request(profile="quick", force=False)
-    with pytest.raises(CommandError, match="pass --force to retrain anyway"):
+    with pytest.raises(CommandError, match="ask again with force"):
         call_command("train", "--profile", "quick")
     other = training_run_request(profile="quick", families="lr", force=False)  # other params
     assert other.params_sha256 != first.params_sha256

@@ -72,6 +72,29 @@ def test_it_queues_one_training_run_at_a_time(ingested: DataVersion) -> None:
     assert TrainingRun.objects.get().trigger == "api"
 
 
+def test_it_refuses_a_repeat_of_the_same_data_and_parameters_unless_forced(
+    ingested: DataVersion,
+) -> None:
+    admin = _client(staff=True)
+    request = {"profile": "quick", "families": ["lr"]}
+    first = admin.post("/api/training-runs", request, format="json").json()
+    TrainingRun.objects.filter(pk=first["id"]).update(status="succeeded", active=None)
+    repeat = admin.post("/api/training-runs", request, format="json")
+    assert repeat.status_code == 409
+    assert (
+        f"data v{ingested.pk} was already trained with these parameters" in repeat.json()["detail"]
+    )
+    assert '"force": true' in repeat.json()["detail"]
+    other = admin.post(
+        "/api/training-runs", {"profile": "quick", "families": ["rf"]}, format="json"
+    )
+    assert other.status_code == 202  # other parameters are not a repeat
+    TrainingRun.objects.filter(pk=other.json()["id"]).update(status="failed", active=None)
+    forced = admin.post("/api/training-runs", {**request, "force": True}, format="json")
+    assert forced.status_code == 202
+    assert TrainingRun.objects.count() == 3
+
+
 def test_it_refuses_non_staff(ingested: Any) -> None:
     assert _client(staff=False).post("/api/training-runs", {}, format="json").status_code == 403
     assert APIClient().post("/api/training-runs", {}, format="json").status_code in (401, 403)

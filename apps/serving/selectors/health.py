@@ -3,6 +3,7 @@ from typing import Any
 from django.db import connection
 
 from apps.serving.loader import champion_cache
+from apps.training.selectors.mlflow_ui import mlflow_ui_status
 from apps.training.selectors.registry_checks import registry_check_latest
 
 
@@ -16,7 +17,7 @@ def _database_state() -> str:
 
 
 def serving_health() -> dict[str, Any]:
-    """Liveness, readiness, the model in memory, the last loading error and the database."""
+    """Liveness, readiness, the model in memory, the last loading error, the database, MLflow UI."""
     database = _database_state()
     problem = ""
     if database == "ok":
@@ -39,6 +40,7 @@ def serving_health() -> dict[str, Any]:
         "model_version": str(loaded.version) if loaded else None,
         "last_error": last_error,
         "database": database,
+        "mlflow_ui": mlflow_ui_status(),  # informational: neither status nor readiness
     }
     if registry is not None:  # absent until the first check has run
         body["registry"] = registry

@@ -1,7 +1,6 @@
 """Data versions: validate a CSV, version it with DVC and make it the current training data."""
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ from apps.training.models import DataVersion
 logger = logging.getLogger(__name__)
 
 DATA_FILE = "titanic.csv"
-_CHUNK = 1 << 20  # files are hashed and copied 1 MiB at a time, whatever their size
+_CHUNK = 1 << 20  # files are copied 1 MiB at a time, whatever their size
 
 
 @dataclass(frozen=True)
@@ -53,16 +52,7 @@ def _is_checked_out(md5: str) -> bool:
     csv_path, pointer = _tracked_paths()
     if dvc.pointer_md5(pointer) != md5 or not csv_path.exists():
         return False
-    return file_md5(csv_path) == md5
-
-
-def file_md5(path: Path) -> str:
-    """DVC's content hash of a file, read in chunks."""
-    digest = hashlib.md5()  # noqa: S324 (DVC's hash)
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return dvc.file_md5(csv_path) == md5
 
 
 def _journal_path() -> Path:
@@ -203,7 +193,7 @@ def data_version_ingest_path(
     a crash is undone from the journal, after it the journal is only tidied away.
     """
     scan = contract.scan_dataset(path)
-    md5 = file_md5(path)
+    md5 = dvc.file_md5(path)
     with _file_lock("ingest"):
         _ingest_recover_locked()
         existing = DataVersion.objects.filter(md5=md5).first()
@@ -295,7 +285,7 @@ def data_version_path(data_version: DataVersion) -> Path:
             f"data version {data_version.pk}: file missing ({candidates[0]}); "
             "restore it with `dvc pull` or re-ingest"
         )
-    actual = file_md5(existing[0])
+    actual = dvc.file_md5(existing[0])
     if actual != data_version.md5:
         raise TrainingDataError(
             f"data version {data_version.pk}: {existing[0]} changed on disk "
@@ -308,7 +298,7 @@ def data_version_path(data_version: DataVersion) -> Path:
 def data_version_copy(data_version: DataVersion, *, target: Path) -> Path:
     """Copy a data version's verified file to `target` (streamed) and check the copy's hash."""
     _copy_atomic(data_version_path(data_version), target)
-    if file_md5(target) != data_version.md5:
+    if dvc.file_md5(target) != data_version.md5:
         raise TrainingDataError(f"data version {data_version.pk}: changed while being copied")
     return target
 

@@ -17,12 +17,17 @@ from django.utils import timezone
 
 from apps.core.crashpoints import crash_point
 from apps.training.models import DataVersion, ReferenceHoldout, TrainingRun
-from apps.training.params import load_params
+from apps.training.params import load_params, preprocess_compression
 from apps.training.results import FamilyResult, JobOutcome, Params
 from apps.training.selectors.holdouts import holdout_rows_to_exclude
 from apps.training.services.data_versions import DATA_FILE, data_version_copy
 from apps.training.services.holdouts import HoldoutError, reference_holdout_freeze
 from apps.training.services.model_versions import model_version_register
+from apps.training.services.processed_data import (
+    PIPELINE_PARQUET,
+    ProcessedDataMissing,
+    pipeline_parquet_copy,
+)
 from apps.training.services.recovery import worker_identity
 from apps.training.services.training_runs import (
     TrainingRefused,
@@ -89,9 +94,16 @@ def _progress_callbacks(
 
 
 def training_run_execute(
-    *, run_id: int, on_progress: Callable[[str], None] | None = None
+    *,
+    run_id: int,
+    on_progress: Callable[[str], None] | None = None,
+    require_pipeline_data: bool = False,
 ) -> TrainingRun:
-    """Run a queued training job end to end; it ends succeeded or failed, never half-done."""
+    """Run a queued training job end to end; it ends succeeded or failed, never half-done.
+
+    The job reads the DVC pipeline's Parquet when it belongs to the run's data version and
+    otherwise writes it from the CSV; `require_pipeline_data` makes a missing one fail the run.
+    """
     run = TrainingRun.objects.select_related("data_version").get(pk=run_id)
     if run.status != TrainingRun.Status.QUEUED:
         raise TrainingRefused(f"training run {run.pk} is {run.status}, not queued")
@@ -99,7 +111,7 @@ def training_run_execute(
     run.heartbeat_at, run.worker = run.started_at, worker_identity()
     run.save(update_fields=["status", "started_at", "heartbeat_at", "worker"])
     with _Heartbeat(run.pk):
-        return _training_run_complete(run, on_progress)
+        return _training_run_complete(run, on_progress, require_pipeline_data)
 
 
 class _Heartbeat:
@@ -133,11 +145,11 @@ class _Heartbeat:
 
 
 def _training_run_complete(
-    run: TrainingRun, on_progress: Callable[[str], None] | None
+    run: TrainingRun, on_progress: Callable[[str], None] | None, require_pipeline_data: bool
 ) -> TrainingRun:
     on_phase = _phase_callback(run, on_progress)
     try:
-        outcome = _training_job_run(run, on_progress)
+        outcome = _training_job_run(run, on_progress, require_pipeline_data)
     except Exception as exc:
         logger.exception("training run %s failed", run.pk)
         run.refresh_from_db(fields=["results", "mlflow_parent_run_id"])
@@ -148,7 +160,8 @@ def _training_run_complete(
     run.best_family = outcome.best_family
     run.best_eval_auc = outcome.families[outcome.best_family]["metrics"]["eval_auc"]
     run.results = outcome.families
-    run.save(update_fields=["best_family", "best_eval_auc", "results"])
+    run.processed_md5 = outcome.processed_md5
+    run.save(update_fields=["best_family", "best_eval_auc", "results", "processed_md5"])
     on_phase("registering the best model and running the promotion gate")
     try:
         model_version_register(run=run, outcome=outcome)
@@ -165,11 +178,39 @@ def _training_run_complete(
     return run
 
 
-def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | None) -> JobOutcome:
-    work = settings.VAR_DIR / "runs" / str(run.pk)
+def _job_inputs(
+    data_version: DataVersion, work: Path, *, require_pipeline_data: bool = False
+) -> tuple[Path, Path, str]:
+    """Private copies of the data version's CSV and (when the pipeline made it) its Parquet.
+
+    Returns (csv, parquet, source): a concurrent ingest or `dvc repro` cannot change them under
+    Spark. When the pipeline's Parquet is not this version's, the job writes it (source
+    "regenerated") unless it is required, when the reason is raised.
+    """
     work.mkdir(parents=True, exist_ok=True)
-    # A private copy (streamed): a concurrent ingest cannot change it under Spark.
-    csv_copy = data_version_copy(run.data_version, target=work / DATA_FILE)
+    csv_copy, parquet = work / DATA_FILE, work / Path(PIPELINE_PARQUET).name
+    data_version_copy(data_version, target=csv_copy)  # streamed, its hash checked
+    parquet.unlink(missing_ok=True)
+    try:
+        pipeline_parquet_copy(data_version, parquet)
+    except ProcessedDataMissing as exc:
+        if require_pipeline_data:
+            raise
+        logger.info("data v%s: %s; the job writes the Parquet itself", data_version.pk, exc)
+        return csv_copy, parquet, "regenerated"
+    return csv_copy, parquet, "pipeline"
+
+
+def _training_job_run(
+    run: TrainingRun, on_progress: Callable[[str], None] | None, require_pipeline_data: bool
+) -> JobOutcome:
+    csv_copy, parquet, source = _job_inputs(
+        run.data_version,
+        settings.VAR_DIR / "runs" / str(run.pk),
+        require_pipeline_data=require_pipeline_data,
+    )
+    run.processed_source = source
+    run.save(update_fields=["processed_source"])
     from apps.training import tracking  # MLflow and plotly: only where a job runs
     from apps.training.spark.job import JobSpec, run_training_job  # Spark only in this process
 
@@ -180,6 +221,8 @@ def _training_job_run(run: TrainingRun, on_progress: Callable[[str], None] | Non
     )
     spec = JobSpec(
         csv_path=csv_copy,
+        parquet_path=parquet,
+        compression=preprocess_compression(settings.TRAINING_PARAMS_FILE),
         families=run.families,
         params=_training_params(run.profile),
         profile=run.profile,
@@ -221,9 +264,11 @@ def reference_holdout_designate(*, data_version_id: int, actor: str) -> Referenc
 
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=settings.VAR_DIR) as work:
-        csv_copy = data_version_copy(data_version, target=Path(work) / DATA_FILE)
+        csv_copy, parquet, _ = _job_inputs(data_version, Path(work))
         rows = evaluation_rows(
             csv_path=csv_copy,
+            parquet_path=parquet,
+            compression=preprocess_compression(settings.TRAINING_PARAMS_FILE),
             master=settings.SPARK_MASTER,
             driver_memory=settings.SPARK_DRIVER_MEMORY,
             work_dir=settings.VAR_DIR / "spark",

@@ -51,7 +51,8 @@ def _refuse_unchanged(data_version: DataVersion, fingerprint: str) -> None:
         raise TrainingRefused(
             f"data v{data_version.pk} was already trained with these parameters in training run "
             f"{same.pk}; a new run would register an identical model. Ingest new data, change "
-            "the parameters, or pass --force to retrain anyway"
+            'the parameters, or ask again with force (`--force`, `"force": true` in the API, '
+            "or the Runs page's box) to retrain anyway"
         )
 
 

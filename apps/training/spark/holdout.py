@@ -8,7 +8,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, StructType
 
 from apps.training.holdout import COLUMNS, canonical_row
-from apps.training.spark.pipeline import TYPES, evaluation_split, load_typed
+from apps.training.spark.pipeline import TYPES, evaluation_split
+from apps.training.spark.preprocess import load_processed, processed_write
 from apps.training.spark.profile import bounded_rows, collect_bounded
 from apps.training.spark.session import spark_session
 
@@ -31,6 +32,8 @@ def holdout_exclude(spark: SparkSession, frame: DataFrame, rows: list[dict[str, 
 def evaluation_rows(
     *,
     csv_path: Path,
+    parquet_path: Path,
+    compression: str,
     master: str,
     driver_memory: str,
     work_dir: Path,
@@ -39,9 +42,15 @@ def evaluation_rows(
     max_rows: int,
 ) -> list[dict[str, Any]]:
     """The fixed evaluation split of a data file as plain rows (features + Survived): the rows a
-    training job of that file holds, so at most `max_rows` of them (a fixed sample above)."""
+    training job of that file holds, so at most `max_rows` of them (a fixed sample above).
+
+    Split from the typed Parquet, as a training job splits it (written from the CSV if absent).
+    """
     spark = spark_session(master=master, driver_memory=driver_memory, work_dir=work_dir)
-    _, evaluation = evaluation_split(load_typed(spark, csv_path), weights=weights, seed=seed)
+    if not parquet_path.is_file():
+        processed_write(spark, csv_path, parquet_path, compression=compression)
+    frame = load_processed(spark, parquet_path)
+    _, evaluation = evaluation_split(frame, weights=weights, seed=seed)
     held = bounded_rows(evaluation.cache(), limit=max_rows, seed=seed).select(*COLUMNS)
     rows = collect_bounded(held, purpose="holdout", limit=max_rows)
     return [canonical_row(row.asDict()) for row in rows]

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from apps.core.features import FEATURES
 from apps.portable.exporter import write_scorer_file
 from apps.training import metrics, tracking
+from apps.training.dvc import file_md5
 from apps.training.holdout import COLUMNS, row_key
 from apps.training.params import TrainingParams
 from apps.training.results import (
@@ -35,8 +36,8 @@ from apps.training.spark.pipeline import (
     LABEL,
     evaluation_split,
     feature_names,
-    load_typed,
 )
+from apps.training.spark.preprocess import load_processed, processed_write
 from apps.training.spark.profile import (
     COLLECTED,
     bounded_rows,
@@ -57,6 +58,8 @@ FamilyCallback = Callable[[str, FamilyResult], None]
 @dataclass
 class JobSpec:
     csv_path: Path
+    # The data version's typed Parquet (the DVC pipeline's output); written from the CSV if absent.
+    parquet_path: Path
     families: list[str]
     params: TrainingParams
     profile: str
@@ -69,6 +72,7 @@ class JobSpec:
     idle_release_seconds: float = 0  # release the JVM this long after the job (0: keep it)
     # Frozen holdout rows this job must never train on (empty on the holdout's own data version).
     holdout_rows: list[dict[str, Any]] = field(default_factory=list)
+    compression: str = "snappy"  # the preprocess stage's codec, when the job writes the Parquet
     # Evaluation rows that may reach the driver (curves, class metrics, the gate, the holdout).
     evaluation_max_rows: int = 200_000
 
@@ -251,9 +255,13 @@ def _train(
     on_family: FamilyCallback | None,
     on_phase: Callable[[str], None],
 ) -> JobOutcome:
-    on_phase("preprocessing: reading the data and splitting off the evaluation rows")
     COLLECTED.clear()
-    frame = load_typed(spark, spec.csv_path)
+    if not spec.parquet_path.is_file():
+        on_phase("preprocessing: writing the typed Parquet from the CSV (no `dvc repro` output)")
+        processed_write(spark, spec.csv_path, spec.parquet_path, compression=spec.compression)
+    processed_md5 = file_md5(spec.parquet_path)
+    on_phase("preprocessing: reading the Parquet and splitting off the evaluation rows")
+    frame = load_processed(spark, spec.parquet_path)
     train, evaluation = evaluation_split(
         frame, weights=spec.params.eval_split, seed=spec.params.seed
     )
@@ -267,7 +275,14 @@ def _train(
         with mlflow.start_run(run_name=spec.run_name) as parent:
             if on_start:
                 on_start(parent.info.run_id)
-            mlflow.set_tags({**spec.tags, **versions, "profile": spec.profile})
+            mlflow.set_tags(
+                {
+                    **spec.tags,
+                    **versions,
+                    "profile": spec.profile,
+                    "data_parquet_md5": processed_md5,
+                }
+            )
             mlflow.log_params(
                 {
                     "profile": spec.profile,
@@ -329,6 +344,7 @@ def _train(
             training_rows_count=training_count,
             training_row_keys=keys,
             holdout_rows_excluded=excluded,
+            processed_md5=processed_md5,
         )
     finally:
         train.unpersist()

@@ -43,11 +43,15 @@ NUMERIC_NAMES = ("Pclass", "Age", "SibSp", "Parch", "Fare")
 CATEGORICAL = ("Sex", "Embarked")
 
 
+def typed_columns(raw: DataFrame) -> DataFrame:
+    """The contract's columns, in its order, cast to its types (CSV text in, typed rows out)."""
+    return raw.select([F.col(name).cast(kind).alias(name) for name, kind in TYPES.items()])
+
+
 def load_typed(spark: SparkSession, csv_path: Path) -> DataFrame:
     """Read a contract-checked CSV with the contract's types and a double `label` column."""
     raw = spark.read.option("header", "true").option("inferSchema", "false").csv(str(csv_path))
-    typed = raw.select([F.col(name).cast(kind).alias(name) for name, kind in TYPES.items()])
-    return typed.withColumn(LABEL, F.col("Survived").cast("double"))
+    return typed_columns(raw).withColumn(LABEL, F.col("Survived").cast("double"))
 
 
 def evaluation_split(

@@ -1,5 +1,6 @@
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -29,6 +30,17 @@ class Command(BaseCommand):
             action="store_true",
             help="train even when this data was already trained with the same parameters",
         )
+        parser.add_argument(
+            "--from-pipeline",
+            action="store_true",
+            help="fail unless `dvc repro preprocess` made the Parquet of the current data "
+            "(default: the job writes it from the CSV when it is missing or stale)",
+        )
+        parser.add_argument(
+            "--summary",
+            type=Path,
+            help="also write the outcome as JSON to this file (the DVC train stage's metrics)",
+        )
 
     def handle(self, *args: object, **options: Any) -> None:
         as_json = bool(options["json"])
@@ -56,9 +68,17 @@ class Command(BaseCommand):
             def report(message: str) -> None:
                 progress.write(message + "\n")
 
-            run = training_run_execute(run_id=run.pk, on_progress=report)
+            run = training_run_execute(
+                run_id=run.pk,
+                on_progress=report,
+                require_pipeline_data=bool(options["from_pipeline"]),
+            )
         except (TrainingRefused, TrainingDataError) as exc:
             raise CommandError(str(exc)) from None
+        if options["summary"]:
+            summary: Path = options["summary"]
+            summary.parent.mkdir(parents=True, exist_ok=True)
+            summary.write_text(json.dumps(_as_dict(run), indent=2) + "\n")
         if as_json:
             self.stdout.write(json.dumps(_as_dict(run), indent=2))
         else:
@@ -75,6 +95,9 @@ def _as_dict(run: TrainingRun) -> dict[str, object]:
         "status": run.status,
         "profile": run.profile,
         "data_version": run.data_version_id,
+        "data_csv_md5": run.data_version.md5,
+        "data_parquet_md5": run.processed_md5,
+        "data_parquet_source": run.processed_source,
         "mlflow_parent_run_id": run.mlflow_parent_run_id,
         "best_family": run.best_family,
         "duration_seconds": run.duration_seconds,
@@ -86,6 +109,10 @@ def _as_dict(run: TrainingRun) -> dict[str, object]:
             }
             for family, result in run.results.items()
         },
+        "model_versions": [
+            {"version": v.version, "status": v.status, "outcome": outcome_line(v)}
+            for v in model_versions_of_run(run)
+        ],
         "error": run.error,
     }
 
