@@ -407,7 +407,7 @@ TRAINING_PARAMS_FILE = BASE_DIR / "params.yaml"
 TRAINING_PARALLELISM = env_int("TRAINING_PARALLELISM", 2, minimum=1)
 # Evaluation rows the training driver may hold (curves, class metrics, the gate); beyond it a
 # seeded uniform sample of this many rows, while the AUC is computed by Spark over every row.
-EVALUATION_MAX_ROWS = env_int("EVALUATION_MAX_ROWS", 200_000, minimum=1000)
+EVALUATION_MAX_ROWS = env_int("EVALUATION_MAX_ROWS", 50_000, minimum=1000)
 MODEL_CACHE_DIR = VAR_DIR / "models"
 
 # --- drift monitoring and the retraining loop ----------------------------------------------------

@@ -74,7 +74,7 @@ class JobSpec:
     holdout_rows: list[dict[str, Any]] = field(default_factory=list)
     compression: str = "snappy"  # the preprocess stage's codec, when the job writes the Parquet
     # Evaluation rows that may reach the driver (curves, class metrics, the gate, the holdout).
-    evaluation_max_rows: int = 200_000
+    evaluation_max_rows: int = 50_000
 
 
 def _versions(spark: SparkSession) -> dict[str, str]:
