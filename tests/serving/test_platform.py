@@ -1,5 +1,6 @@
 """The embedded platform: admin account and the supervisor of web, worker and MLflow UI."""
 
+import contextlib
 import json
 import os
 import signal
@@ -115,5 +116,12 @@ def test_it_runs_web_worker_and_mlflow_ui_and_stops_all_on_ctrl_c(tmp_path: Path
         assert "stopping web, worker and mlflow" in output
     finally:
         if proc.poll() is None:
+            # A failure before Ctrl-C: the children lead their own groups, so stop each of them.
+            leaders = subprocess.run(
+                ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
+            ).stdout.split()
+            for leader in leaders:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(int(leader), signal.SIGKILL)
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
