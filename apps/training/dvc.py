@@ -23,7 +23,11 @@ def run(root: Path, *args: str, timeout: int = 300) -> str:
         output = (result.stderr or result.stdout).strip()
         # DVC ends its errors with a help footer; the ERROR lines are what the user needs.
         errors = [line for line in output.splitlines() if line.startswith("ERROR")]
-        raise DvcError(f"dvc {' '.join(args)} failed: {' '.join(errors) or output[-2000:]}")
+        # `--quiet` also silences the error itself: run once more without it to say why.
+        if not output and "--quiet" in args:
+            return run(root, *[arg for arg in args if arg != "--quiet"], timeout=timeout)
+        detail = " ".join(errors) or output[-2000:] or f"exit code {result.returncode}"
+        raise DvcError(f"dvc {' '.join(args)} failed: {detail}")
     return result.stdout
 
 
