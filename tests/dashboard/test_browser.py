@@ -155,8 +155,9 @@ def test_it_approves_the_pending_candidate_in_a_real_browser(
     champion = _wait(browser, _by_css("[data-champion-version]"))
     assert champion.get_attribute("data-champion-version") == "2"
     assert "v2" in browser.find_element(By.ID, "champion-card").text
-    # traffic and latency per hour, PSI per feature (2 traces each + 2 thresholds), accuracy
-    assert _charts_drawn(browser) == [1, 2, 2 * 4 + 2, 1]
+    # traffic and latency per hour, PSI per feature (2 traces each + 2 thresholds), realised
+    # accuracy and AUC per day
+    assert _charts_drawn(browser) == [1, 2, 2 * 4 + 2, 2]
     _screenshot(browser, "overview")
     assert f.alias("champion") == 2 and f.alias("challenger") is None
     event = PromotionEvent.objects.filter(action="promote").get()
