@@ -7,7 +7,6 @@ stage's code, so the bytes are the same), unless the caller requires the pipelin
 """
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -24,13 +23,7 @@ class ProcessedDataMissing(RuntimeError):
     """The pipeline's Parquet was required and is missing or not this data version's."""
 
 
-@dataclass(frozen=True)
-class PipelineParquet:
-    path: Path
-    md5: str
-
-
-def pipeline_parquet_copy(data_version: DataVersion, destination: Path) -> PipelineParquet:
+def pipeline_parquet_copy(data_version: DataVersion, destination: Path) -> None:
     """Copy the pipeline's Parquet for `data_version` to `destination`, verified against dvc.lock.
 
     Raises ProcessedDataMissing with the reason (and the command that fixes it) when the file is
@@ -50,10 +43,8 @@ def pipeline_parquet_copy(data_version: DataVersion, destination: Path) -> Pipel
             f"v{data_version.pk} is {data_version.md5[:8]}): run `dvc repro preprocess`"
         )
     shutil.copyfile(parquet, destination)  # a private copy: a later `dvc repro` cannot change it
-    md5 = dvc.file_md5(destination)
-    if md5 != parquet_md5:
+    if dvc.file_md5(destination) != parquet_md5:
         destination.unlink()
         raise ProcessedDataMissing(
             f"{PIPELINE_PARQUET} differs from what dvc.lock records: run `dvc repro preprocess`"
         )
-    return PipelineParquet(path=destination, md5=md5)
