@@ -21,6 +21,7 @@ from apps.training.services.data_versions import data_version_ingest
 from apps.training.services.processed_data import PIPELINE_PARQUET
 from apps.training.services.training_jobs import training_run_execute
 from apps.training.services.training_runs import training_run_request
+from tests.support.processes import shared_database_url
 
 ROOT = Path(django_settings.BASE_DIR)
 CONTRACT_SCHEMA = [
@@ -165,13 +166,8 @@ def test_dvc_repro_runs_the_train_stage_once_from_the_parquet(
     pipeline_repo: Path, titanic_bytes: bytes, settings: Any, tmp_path: Path
 ) -> None:
     data_version_ingest(data=titanic_bytes, source="test")
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        db_url = f"sqlite:///{settings.DATABASES['default']['NAME']}"
-    else:
-        db = settings.DATABASES["default"]
-        db_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env = {
-        "DATABASE_URL": db_url,
+        "DATABASE_URL": shared_database_url(),
         "TITANIC_DVC_ROOT": str(pipeline_repo),
         "TITANIC_VAR_DIR": str(tmp_path / "platform"),
     }

@@ -13,6 +13,7 @@ from apps.training.models import DataVersion, TrainingRun
 from apps.training.services.data_versions import TrainingDataError
 from apps.training.services.training_jobs import training_run_execute
 from apps.training.services.training_runs import TrainingRefused, training_run_request
+from tests.support.processes import shared_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,11 +70,6 @@ def test_it_lets_only_one_of_many_concurrent_requests_through(ingested: DataVers
 
 @pytest.mark.django_db(transaction=True)
 def test_it_refuses_a_second_process(ingested: DataVersion, settings, tmp_path: Path) -> None:
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        db_url = f"sqlite:///{settings.DATABASES['default']['NAME']}"  # the test database file
-    else:
-        db = settings.DATABASES["default"]
-        db_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     first = training_run_request(profile="quick")
     result = subprocess.run(
         [sys.executable, "manage.py", "train", "--profile", "quick"],
@@ -83,7 +79,7 @@ def test_it_refuses_a_second_process(ingested: DataVersion, settings, tmp_path: 
         check=False,
         env={
             **os.environ,
-            "DATABASE_URL": db_url,
+            "DATABASE_URL": shared_database_url(),
             "TITANIC_DVC_ROOT": str(settings.DVC_ROOT),
             "TITANIC_VAR_DIR": str(tmp_path),
         },
