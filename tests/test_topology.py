@@ -27,7 +27,7 @@ import psycopg2
 import pytest
 
 from tests.factories import SEED_EXAMPLE
-from tests.support.processes import ROOT, free_port, wait_for_http
+from tests.support.processes import ROOT, free_port, free_ports, wait_for_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -125,7 +125,7 @@ def topology(tmp_path: Path) -> Iterator[dict[str, Any]]:
     _admin_sql(f"CREATE DATABASE {app_db}")
     _admin_sql(f"CREATE DATABASE {mlflow_db}")
     procs = Processes(tmp_path)
-    ports = {name: free_port() for name in ("s3", "mlflow", "web")}
+    ports = dict(zip(("s3", "mlflow", "web"), free_ports(3), strict=True))
     s3_url = f"http://127.0.0.1:{ports['s3']}"
     base_env = {**os.environ, **S3_KEYS}
     try:

@@ -4,7 +4,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from apps.dashboard.supervisor import admin_user_ensure
+from tests.support.processes import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,12 +42,6 @@ def test_it_takes_the_admin_password_from_settings(settings, tmp_path: Path) -> 
     assert account.password == "a-long-chosen-password"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_for(url: str, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -66,7 +60,7 @@ def _group_members(pgid: int) -> set[str]:
 
 @pytest.mark.slow
 def test_it_runs_web_worker_and_mlflow_ui_and_stops_all_on_ctrl_c(tmp_path: Path) -> None:
-    port, ui_port = _free_port(), _free_port()
+    port, ui_port = free_ports(2)
     env = {
         **os.environ,
         "TITANIC_VAR_DIR": str(tmp_path),

@@ -16,13 +16,12 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import psutil
 import pytest
 
 from apps.training.synthetic import synthetic_titanic_write
+from tests.support.processes import free_ports
 from tests.training.cluster_search_script import RESULT_PREFIX
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -57,12 +57,6 @@ def _spark_home() -> Path:
     return Path(spec.origin).parent
 
 
-def _free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _write_conf(folder: Path, properties: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     lines = "".join(f"{key} {value}\n" for key, value in properties.items())
@@ -82,12 +76,20 @@ class StandaloneCluster:
     """One master and one worker on 127.0.0.1, with every port, log and pid file our own."""
 
     root: Path
-    master_port: int = field(default_factory=_free_port)
-    master_webui_port: int = field(default_factory=_free_port)
-    worker_port: int = field(default_factory=_free_port)
-    worker_webui_port: int = field(default_factory=_free_port)
+    master_port: int = 0
+    master_webui_port: int = 0
+    worker_port: int = 0
+    worker_webui_port: int = 0
     pids: dict[str, int] = field(default_factory=dict)
     killed: list[str] = field(default_factory=list)  # what outlived spark-daemon.sh stop
+
+    def __post_init__(self) -> None:
+        (
+            self.master_port,
+            self.master_webui_port,
+            self.worker_port,
+            self.worker_webui_port,
+        ) = free_ports(4)
 
     @property
     def url(self) -> str:
@@ -222,6 +224,19 @@ def standalone_cluster(root: Path) -> Iterator[StandaloneCluster]:
         cluster.stop()
 
 
+def _python(command: list[str], env: dict[str, str]) -> "subprocess.CompletedProcess[str]":
+    """Run a Python module of the project from its root, capturing text output."""
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SEARCH_TIMEOUT,
+        check=False,
+    )
+
+
 def _search(
     master: str, data_path: Path, work_dir: Path, conf: dict[str, str], families: str = ""
 ) -> dict[str, Any]:
@@ -234,14 +249,8 @@ def _search(
     else:
         env.pop("SPARK_CONF_DIR", None)
     command = [sys.executable, "-m", "tests.training.cluster_search_script", master]
-    result = subprocess.run(
-        [*command, str(data_path), str(work_dir / "spark"), *([families] if families else [])],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SEARCH_TIMEOUT,
-        check=False,
+    result = _python(
+        [*command, str(data_path), str(work_dir / "spark"), *([families] if families else [])], env
     )
     assert result.returncode == 0, f"search on {master} failed:\n{result.stderr[-4000:]}"
     lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
@@ -329,15 +338,7 @@ def test_the_million_row_set_trains_on_the_cluster_as_in_local_mode(
     parquet_path = tmp_path / "processed" / "titanic.parquet"
     env = {**os.environ, "SPARK_MASTER": "local[2]", "TITANIC_VAR_DIR": str(tmp_path / "var")}
     stage = [sys.executable, "-m", "apps.training.spark.preprocess"]
-    made = subprocess.run(
-        [*stage, "--input", str(csv_path), "--output", str(parquet_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SEARCH_TIMEOUT,
-        check=False,
-    )
+    made = _python([*stage, "--input", str(csv_path), "--output", str(parquet_path)], env)
     assert made.returncode == 0, made.stderr[-4000:]
     assert f"{MILLION} rows" in made.stdout
     csv_path.unlink()  # both searches read the Parquet only
