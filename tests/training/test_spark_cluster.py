@@ -76,10 +76,11 @@ class StandaloneCluster:
     """One master and one worker on 127.0.0.1, with every port, log and pid file our own."""
 
     root: Path
-    master_port: int = 0
-    master_webui_port: int = 0
-    worker_port: int = 0
-    worker_webui_port: int = 0
+    # Chosen together in __post_init__ (free_ports), never passed in.
+    master_port: int = field(init=False)
+    master_webui_port: int = field(init=False)
+    worker_port: int = field(init=False)
+    worker_webui_port: int = field(init=False)
     pids: dict[str, int] = field(default_factory=dict)
     killed: list[str] = field(default_factory=list)  # what outlived spark-daemon.sh stop
 
